@@ -42,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def configure_logging(verbosity: int) -> None:
     """Send library log records to stderr at a level chosen by ``-v`` flags."""
-    level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    levels = {0: logging.WARNING, 1: logging.INFO}
+    level = levels.get(max(verbosity, 0), logging.DEBUG)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     for name in ("gcn_models", "zero_cost", "tuning", "analysis"):
         logging.getLogger(name).setLevel(min(level, logging.INFO))
