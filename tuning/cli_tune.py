@@ -1,12 +1,119 @@
-"""Placeholder subcommand: replaced by the part that owns it."""
+"""`zcnas tune` (also `python -m tuning`): run or resume a study, then summarise it.
+
+With no arguments it runs the embedded default (the ``demo`` preset): synthetic infant-like data,
+a small study that finishes in about five minutes on two CPU cores, then the analysis report.
+``--preset full`` is the infant protocol (150-frame windows, 100 epochs, critical epochs).
+"""
+
+from __future__ import annotations
 
 import argparse
+import math
+from typing import Any
+
+from tuning.config import PRESETS, SCHEDULERS, SECOND_OBJECTIVES, StudyConfig
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
-    """Attach a handler that says the subcommand is not built yet."""
-    parser.set_defaults(handler=_run)
+    """Add the `tune` flags."""
+    add = parser.add_argument
+    add("--preset", choices=sorted(PRESETS), default="demo", help="defaults to start from")
+    add("--data", help="`synthetic` (default) or a dataset path (CSV dir, MSR dir, .npz)")
+    add("--layout", help="layout name or JSON/YAML file, for data that does not carry one")
+    add("--num-samples", type=int, help="architectures to train (or score with --proxies-only)")
+    add("--max-concurrent", type=int, help="trials at once (0: as many as resources allow)")
+    add("--cpus-per-trial", type=float, help="CPUs per trial (also its torch threads)")
+    add("--gpus-per-trial", type=float, help="GPU share per trial, e.g. 0.25")
+    add("--epochs", type=int, help="training epochs per trial")
+    add("--batch-size", type=int, help="training batch size (default 32)")
+    add("--lr", dest="learning_rate", type=float, help="SGD learning rate (default 5e-4)")
+    add("--window", type=int, help="window length in frames (default: the preset's)")
+    add("--val-fraction", type=float, help="share of subjects for validation (default 0.25)")
+    add("--synthetic-subjects", type=int, help="subjects of the synthetic data")
+    add("--sampler", choices=["tpe", "random", "nsga2"], help="Optuna sampler (default tpe)")
+    add("--second-objective", choices=SECOND_OBJECTIVES, help="NSGA-II's objective to minimise")
+    add("--proxies", help="comma-separated proxy names (default: all)")
+    add("--scoring-batch", type=int, help="size of the fixed proxy scoring batch (default 32)")
+    add("--proxy-gate", type=float, metavar="Q", help="skip training below the Q-quantile")
+    add("--gate-proxy", help="proxy used by --proxy-gate and --warmup (default: vote)")
+    add("--warmup", type=int, metavar="N", help="score N architectures first, train the best")
+    add("--proxies-only", action="store_true", default=None, help="score only, no training")
+    add("--replicate", type=int, metavar="K", help="retrain K architectures with another seed")
+    add("--scheduler", choices=SCHEDULERS, help="trial scheduler (default fifo)")
+    add(
+        "--critical-epochs",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the original search's early stop at epochs 10, 20, ...",
+    )
+    add("--max-failures", type=int, help="retries after a lost worker or node (default 2)")
+    add("--optuna-storage", help="RDB URL to mirror finished trials (optuna-dashboard)")
+    add("--space", dest="space_file", help="YAML/JSON file restricting the search space")
+    add("--address", help="Ray cluster address (`auto` on a cluster head)")
+    add("--storage", help="results root: directory or URI (default ./zcnas_results)")
+    add("--name", help="study name (default: study-<UTC time>)")
+    add("--resume", metavar="NAME", help="continue the interrupted study NAME")
+    add("--seed", type=int, help="study seed (default 0)")
+    add("--no-report", action="store_true", help="skip the analysis report at the end")
+    parser.set_defaults(handler=run)
 
 
-def _run(args: argparse.Namespace) -> int:
-    raise ValueError("this subcommand is not built yet")
+def _config_from_args(args: argparse.Namespace) -> StudyConfig:
+    fields = (
+        "data layout num_samples max_concurrent cpus_per_trial gpus_per_trial epochs batch_size "
+        "learning_rate window val_fraction synthetic_subjects sampler second_objective "
+        "scoring_batch proxy_gate gate_proxy warmup proxies_only replicate scheduler "
+        "critical_epochs max_failures optuna_storage space_file address storage name seed"
+    ).split()
+    overrides: dict[str, Any] = {name: getattr(args, name) for name in fields}
+    if args.proxies:
+        overrides["proxies"] = tuple(p.strip() for p in args.proxies.split(",") if p.strip())
+    return StudyConfig.from_preset(args.preset, **overrides)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Handler of `zcnas tune`."""
+    from tuning.results import ResultStore
+    from tuning.study import STUDY_FILE, run_study
+
+    if args.resume:
+        storage = args.storage or StudyConfig().storage
+        saved = ResultStore(storage, args.resume).read_json(STUDY_FILE)
+        if saved is None:
+            raise ValueError(f"no study `{args.resume}` under {storage} to resume")
+        cfg = StudyConfig.from_dict(saved["config"]).replace(storage=storage)
+        summary = run_study(cfg, resume=True)
+    else:
+        cfg = _config_from_args(args)
+        summary = run_study(cfg)
+
+    best = f"{summary.best_val_auc:.3f}" if math.isfinite(summary.best_val_auc) else "n/a"
+    counts = ", ".join(f"{v} {k}" for k, v in sorted(summary.counts.items())) or "no rows"
+    print(f"study `{summary.name}`: {summary.rows} trials ({counts}); best val_auc {best}")
+    print(f"training time {summary.train_hours * 60:.1f} min", end="")
+    if summary.saved_hours:
+        print(f"; estimated training time saved {summary.saved_hours * 60:.1f} min", end="")
+    print()
+    print(f"results: {summary.directory}/trials (one Parquet file per trial)")
+    if not args.no_report:
+        _report(summary.directory, cfg)
+    return 0
+
+
+def _report(directory: str, cfg: StudyConfig) -> None:
+    """Run the analysis on the study's rows and say where the report is."""
+    try:
+        from analysis import analyze, load_results, write_report
+    except ImportError:  # pragma: no cover - analysis is part of the package
+        return
+    frame = load_results([directory])
+    trained = frame[(frame["status"] == "ok") & frame["val_auc"].notna()]
+    if len(trained["arch_key"].unique()) < 3:
+        print("analysis skipped: fewer than 3 trained architectures")
+        return
+    result = analyze(frame, metric="val_auc", bootstrap=2000, seed=cfg.seed)
+    out_dir = f"{directory}/report"
+    paths = write_report(result, out_dir)
+    if hasattr(result, "summary_text"):
+        print(result.summary_text())
+    print(f"report: {paths.get('report', out_dir)}")

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import optuna
-from gcn_models.space import SearchSpace
 from ray.tune.search.optuna import OptunaSearch
+
+from gcn_models.space import SearchSpace
 
 
 class PicklableNSGAIISampler(optuna.samplers.NSGAIISampler):
