@@ -51,6 +51,13 @@ class _UndeterminedError(ValueError):
     """A condition refers to a choice whose value is not known."""
 
 
+@dataclass(frozen=True)
+class _Possible:
+    """The value of a choice in a partial configuration is one of these (collapse unknown)."""
+
+    values: frozenset[Value]
+
+
 def _is_value(value: object) -> bool:
     """True for the value types a choice may hold: int (not bool) or str."""
     return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
@@ -85,6 +92,11 @@ class Condition:
             raise _UndeterminedError(
                 f"condition on `{self.choice}` needs that choice's value, which is missing"
             )
+        if isinstance(value, _Possible):
+            outcomes = {(v in self.values) != self.negate for v in value.values}
+            if len(outcomes) > 1:
+                raise _UndeterminedError(f"the value of `{self.choice}` is not determined")
+            return outcomes.pop()
         return (value in self.values) != self.negate
 
     def to_dict(self) -> dict[str, list[Value]]:
@@ -179,10 +191,18 @@ class SearchSpace:
             return True
         return any(all(cond.holds(partial) for cond in group) for group in alternatives)
 
-    def _collapse(self, name: str, value: Value, partial: Mapping[str, Any]) -> Value:
+    def _collapse(self, name: str, value: Value, partial: Mapping[str, Any]) -> Any:
+        """Apply the collapse rules of ``name``; a :class:`_Possible` set when undecidable."""
+        possible = {value}
         for rule in self._rules_for(name):
-            value = rule.apply(value, partial)
-        return value
+            after = set()
+            for candidate in possible:
+                try:
+                    after.add(rule.apply(candidate, partial))
+                except _UndeterminedError:
+                    after |= {candidate, dict(rule.mapping).get(candidate, candidate)}
+            possible = after
+        return possible.pop() if len(possible) == 1 else _Possible(frozenset(possible))
 
     def _walk(
         self, pick: Callable[[str, tuple[Value, ...]], Any], *, stop: str | None = None
@@ -252,7 +272,11 @@ class SearchSpace:
         except _UndeterminedError:
             alternatives = self._alternatives(name) or ()
             needed = {c.choice for group in alternatives for c in group}
-            missing = [n for n, v in earlier.items() if v is _MISSING and n in needed]
+            missing = [
+                n
+                for n, v in earlier.items()
+                if (v is _MISSING or isinstance(v, _Possible)) and n in needed
+            ]
             raise ValueError(
                 f"cannot tell whether `{name}` is active: it depends on choices that are missing "
                 f"from the partial configuration or collapse depending on missing ones "
