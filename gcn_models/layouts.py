@@ -26,6 +26,12 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 _LAYOUT_DIR = Path(__file__).with_name("layouts")
+
+
+class LayoutWarning(UserWarning):
+    """A layout that works but is probably not what was meant (e.g. joints without a bone)."""
+
+
 _REGISTRY: dict[str, SkeletonLayout] = {}
 
 
@@ -111,6 +117,19 @@ def _validate_layout(layout: SkeletonLayout) -> None:
             raise ValueError(f"layout `{layout.name}`: edge ({a}, {b}) is a self-loop")
     if not 0 <= layout.center < v:
         raise ValueError(f"layout `{layout.name}`: centre {layout.center} outside 0..{v - 1}")
+    if layout.trunk is not None:
+        if len(layout.trunk) != 2 or not all(0 <= j < v for j in layout.trunk):
+            raise ValueError(
+                f"layout `{layout.name}`: `trunk` must be two joint indices in 0..{v - 1}, "
+                f"got {layout.trunk}"
+            )
+        if layout.trunk[0] == layout.trunk[1]:
+            raise ValueError(f"layout `{layout.name}`: the two `trunk` joints must differ")
+    bad_parents = [p for p in layout.parents if not 0 <= p < v]
+    if bad_parents:
+        raise ValueError(
+            f"layout `{layout.name}`: `parents` entries {bad_parents} are outside 0..{v - 1}"
+        )
     if layout.parents and len(layout.parents) != v:
         raise ValueError(
             f"layout `{layout.name}`: `parents` has {len(layout.parents)} entries, expected {v}"
@@ -137,6 +156,7 @@ def _parents_from_edges(layout: SkeletonLayout) -> tuple[int, ...]:
         missing = [layout.joints[i] for i in range(layout.num_joints) if i not in seen]
         warnings.warn(
             f"layout `{layout.name}`: joints not connected to the centre get no bone: {missing}",
+            LayoutWarning,
             stacklevel=3,
         )
     return tuple(parents)

@@ -430,6 +430,43 @@ def read_tracker_dataset(
     )
 
 
+def write_tracker_dataset(
+    ds: SkeletonDataset,
+    out_dir: str | Path,
+    *,
+    prefix: str = "orgcoords_",
+    outcomes: str = "outcomes.csv",
+) -> Path:
+    """Write a dataset as tracker CSVs plus a semicolon-separated outcomes table.
+
+    Each recording becomes ``<prefix><id>.csv`` with a 1-based ``frame`` column and
+    ``<joint>_x``, ``<joint>_y`` (and ``_z``) columns; missing values are empty cells. The
+    outcomes table has the columns ``id;outcome;subject`` with the class names as outcomes, so
+    :func:`read_tracker_dataset` with ``classes=ds.class_names`` reads it back.
+
+    Returns:
+        The directory written.
+    """
+    root = Path(out_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    axes = AXES[: ds.num_coords]
+    header = [FRAME_COLUMN] + [f"{j}_{a}" for j in ds.layout.joints for a in axes]
+    for rec, seq in zip(ds.ids, ds.sequences, strict=True):
+        table = seq.transpose(1, 2, 0).reshape(seq.shape[1], -1)  # (T, V*C), joint-major
+        with (root / f"{prefix}{rec}.csv").open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            for t, row in enumerate(table, 1):
+                writer.writerow([t, *("" if np.isnan(v) else f"{v:.6f}" for v in row)])
+    with (root / outcomes).open("w", newline="") as handle:
+        writer = csv.writer(handle, delimiter=";")
+        writer.writerow(["id", "outcome", "subject"])
+        for rec, label, subject in zip(ds.ids, ds.labels, ds.subjects, strict=True):
+            writer.writerow([rec, ds.class_names[label], subject])
+    logger.info("wrote %d tracker CSVs and %s to %s", len(ds), outcomes, root)
+    return root
+
+
 def _looks_like_tracker_dir(source: str | Path) -> bool:
     path = Path(source)
     return path.is_dir() and any(path.glob("*.csv")) and not (path / "skeleton3D").is_dir()
