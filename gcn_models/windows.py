@@ -53,7 +53,8 @@ def _stretch(x: np.ndarray, length: int) -> np.ndarray:
     t = x.shape[1]
     if t == 1:
         return np.repeat(x, length, axis=1)
-    return resample(x, source_fps=(length - 1) / (t - 1), target_fps=1.0)[:, :length]
+    # Output frame k samples source position k * (t - 1) / (length - 1).
+    return resample(x, source_fps=t - 1, target_fps=length - 1)[:, :length]
 
 
 def _tile(x: np.ndarray, length: int) -> np.ndarray:
@@ -376,13 +377,14 @@ class TrainWindowSampler:
             for start in random_starts(rng, x.shape[1], length, count):
                 windows.append(x[:, start : start + length])
                 labels.append(self.ds.labels[i])
-        positions = np.stack(windows)
+        # Draw the order before the augmentation, so that windows with and without
+        # augmentation (same seed and epoch) have the same starts and order.
+        order = rng.permutation(len(labels))
+        positions = np.stack(windows)[order]
         augment = self.cfg.augment if self.augment is None else self.augment
         if augment:
             positions = augment_windows(rng, positions, self.cfg)
-        order = rng.permutation(len(labels))
-        x = features(positions[order], self.ds.layout)
-        return x, np.asarray(labels, np.int64)[order]
+        return features(positions, self.ds.layout), np.asarray(labels, np.int64)[order]
 
 
 # ---------------------------------------------------------------------------------------------
