@@ -23,7 +23,7 @@ import logging
 import torch
 from torch import nn
 
-from gcn_models.layers import Registry, make_nonlinearity
+from gcn_models.layers import Registry, make_nonlinearity, reduced_width
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ class ChannelWeights(nn.Module):
 
     def __init__(self, channels: int, num_joints: int, kernel_size: int, nonlinearity: str):
         super().__init__()
-        reduced = max(1, channels // 4)
+        reduced = reduced_width(channels, 4, "channel attention")
         self.reduce = nn.Conv2d(channels, reduced, kernel_size=1)
         self.bn = nn.BatchNorm2d(reduced)
         self.act = make_nonlinearity(nonlinearity)
@@ -66,7 +66,7 @@ class JointWeights(nn.Module):
 
     def __init__(self, channels: int, num_joints: int, kernel_size: int, nonlinearity: str):
         super().__init__()
-        reduced = max(1, num_joints // 2)
+        reduced = reduced_width(num_joints, 2, "joint attention")
         self.reduce = nn.Conv2d(num_joints, reduced, kernel_size=1)
         self.bn = nn.BatchNorm2d(reduced)
         self.act = make_nonlinearity(nonlinearity)

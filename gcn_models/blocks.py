@@ -17,7 +17,14 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from gcn_models.layers import Registry, conv_bn, make_nonlinearity, make_shortcut, maybe_se
+from gcn_models.layers import (
+    Registry,
+    conv_bn,
+    make_nonlinearity,
+    make_shortcut,
+    maybe_se,
+    reduced_width,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -192,7 +199,7 @@ class BottleneckSpatialBlock(SpatialBlock):
             block_residual=block_residual,
             nonlinearity=nonlinearity,
         )
-        inner = max(1, out_channels // expansion)
+        inner = reduced_width(out_channels, expansion, "bottleneck spatial block")
         self.reduce = conv_bn(in_channels, inner)
         self.reduce_act = make_nonlinearity(nonlinearity)
         self.gcn = GraphConv(inner, inner, num_subsets=num_subsets, num_joints=num_joints)

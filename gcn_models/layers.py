@@ -7,6 +7,7 @@ Tensor axes follow ST-GCN: N batch, C channels, T frames, V joints; feature maps
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
@@ -16,6 +17,27 @@ from torch import nn
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+
+class ArchitectureWarning(UserWarning):
+    """An architecture outside the shipped space needed an adjustment to be buildable."""
+
+
+def reduced_width(channels: int, divisor: int, what: str) -> int:
+    """``channels // divisor``, at least 1 (with an :class:`ArchitectureWarning` when clamped).
+
+    The original would build a layer of width 0 in that case; no value of the shipped space
+    gets there.
+    """
+    width = channels // divisor
+    if width < 1:
+        warnings.warn(
+            f"{what}: {channels} channels // {divisor} is 0; using width 1 (choose fewer "
+            "reduction or more channels)",
+            ArchitectureWarning,
+            stacklevel=3,
+        )
+    return max(1, width)
 
 
 class Registry(Generic[T]):
@@ -141,8 +163,8 @@ class SqueezeExcitation(nn.Module):
 
     Args:
         channels: C.
-        ratio: Reduction ratio r (>= 1). The reduced width is ``max(1, C // r)``; the original
-            would build an empty layer when C < r, which no value of the shipped space reaches.
+        ratio: Reduction ratio r (>= 1). The reduced width is ``C // r``, at least 1 (see
+            :func:`reduced_width`).
         nonlinearity: ``nonlinearity`` value used between the two layers.
     """
 
@@ -150,7 +172,7 @@ class SqueezeExcitation(nn.Module):
         super().__init__()
         if ratio < 1:
             raise ValueError(f"SE ratio must be >= 1, got {ratio}")
-        reduced = max(1, channels // ratio)
+        reduced = reduced_width(channels, ratio, "squeeze-excitation")
         self.reduce = nn.Linear(channels, reduced, bias=False)
         self.act = make_nonlinearity(nonlinearity)
         self.expand = nn.Linear(reduced, channels, bias=False)

@@ -22,6 +22,7 @@ from gcn_models.layers import (
     make_nonlinearity,
     make_shortcut,
     maybe_se,
+    reduced_width,
 )
 
 logger = logging.getLogger(__name__)
@@ -133,7 +134,7 @@ class BottleneckTemporalBranch(TemporalBranch):
             se_ratio=se_ratio,
             nonlinearity=nonlinearity,
         )
-        inner = max(1, channels // expansion)
+        inner = reduced_width(channels, expansion, "bottleneck temporal branch")
         self.reduce = conv_bn(channels, inner)
         self.reduce_act = make_nonlinearity(nonlinearity)
         self.conv = conv_bn(

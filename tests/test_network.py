@@ -301,3 +301,11 @@ def test_initialisation_follows_the_original():
         if isinstance(module, torch.nn.BatchNorm2d):
             assert torch.equal(module.weight, torch.ones_like(module.weight))
             assert torch.equal(module.bias, torch.zeros_like(module.bias))
+
+
+def test_clamped_reductions_warn():
+    from gcn_models.layers import ArchitectureWarning
+
+    with pytest.warns(ArchitectureWarning, match="squeeze-excitation: 12 channels // 64 is 0"):
+        model = make(base_arch(se="inner", se_ratio=64))
+    assert model(batch())[0].shape == (2, CLASSES)

@@ -339,3 +339,35 @@ def test_full_definitions_round_trip_and_are_validated(tmp_path) -> None:
     definition["collapse"][0]["map"] = [["quadratic", 1]]
     with pytest.raises(ValueError, match=r"mine: collapse\[0\]\.map: 'quadratic' is not"):
         SearchSpace.from_dict(definition, source="mine")
+
+
+def test_cli_prints_the_space_and_samples(capsys) -> None:
+    from tuning.cli import main
+
+    assert main(["space"]) == 0
+    text = capsys.readouterr().out
+    assert "se_type" in text and "5,435,817,984" in text
+    assert f"{SPACE.size(collapsed=True):,}" in text
+
+    assert main(["space", "--sample", "2", "--seed", "4", "--frames", "24"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    rng = np.random.default_rng(4)
+    expected = [SPACE.sample(rng) for _ in range(2)]
+    assert [line["arch"] for line in lines] == expected
+    assert [line["arch_key"] for line in lines] == [SPACE.arch_key(a) for a in expected]
+
+    from gcn_models.cost import count_flops, count_parameters
+    from gcn_models.network import build_model
+
+    model = build_model(expected[0], layout="infant19", in_channels=6, num_classes=2)
+    assert lines[0]["params"] == count_parameters(model)
+    assert lines[0]["flops"] == count_flops(model, (1, 6, 24, 19))
+
+
+def test_cli_reports_bad_space_files(tmp_path, capsys) -> None:
+    from tuning.cli import main
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("graph: [spatial, 3.5]\n")
+    assert main(["space", "--space", str(bad)]) == 2
+    assert "bad.yaml: choices.graph[1]: 3.5 must be an int or a string" in capsys.readouterr().err
