@@ -77,7 +77,7 @@ def split_by_subject(
     for c, take in zip(classes, per_stratum, strict=True):
         members = subjects[strata == c]
         val_subjects += rng.permutation(members)[:take].tolist()
-    return split_by_subjects(ds, val_subjects=val_subjects)
+    return _split(ds, val_subjects, None, stacklevel=4)
 
 
 def split_by_subjects(
@@ -100,6 +100,16 @@ def split_by_subjects(
         ValueError: If a listed subject is not in the dataset, a subject is in both lists, or
             a side is empty.
     """
+    return _split(ds, val_subjects, train_subjects, stacklevel=4)
+
+
+def _split(
+    ds: SkeletonDataset,
+    val_subjects: Iterable[str],
+    train_subjects: Iterable[str] | None,
+    *,
+    stacklevel: int,
+) -> tuple[SkeletonDataset, SkeletonDataset]:
     val = {str(s) for s in val_subjects}
     known = set(ds.subjects.tolist())
     train = set(known - val) if train_subjects is None else {str(s) for s in train_subjects}
@@ -130,13 +140,11 @@ def split_by_subjects(
                 f"the {side} split has no recording of class(es) "
                 f"{[ds.class_names[c] for c in lacking]}; use more subjects or another seed",
                 DataWarning,
-                stacklevel=3,
+                stacklevel=stacklevel,
             )
     return train_ds, val_ds
 
 
 def msr_cross_subject_split(ds: SkeletonDataset) -> tuple[SkeletonDataset, SkeletonDataset]:
     """The standard MSR Action3D cross-subject protocol: train s01,s03,...; test s02,s04,...."""
-    return split_by_subjects(
-        ds, train_subjects=CROSS_SUBJECT_TRAIN, val_subjects=CROSS_SUBJECT_TEST
-    )
+    return _split(ds, CROSS_SUBJECT_TEST, CROSS_SUBJECT_TRAIN, stacklevel=4)
