@@ -374,6 +374,11 @@ class SearchGCN(nn.Module):
         super().__init__()
         options = options or ModelOptions()
         layout = get_layout(layout)
+        missing = [name for name in default_space().names if name not in arch]
+        if missing:
+            raise ValueError(
+                f"architecture misses choice(s) {', '.join(missing)} (inactive ones may be None)"
+            )
         if num_classes < 1:
             raise ValueError(f"`num_classes` must be >= 1, got {num_classes}")
         self.arch = dict(arch)

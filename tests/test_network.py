@@ -167,6 +167,10 @@ def test_bad_inputs_get_clear_errors():
         make(base_arch(block_type="gru"))
     with pytest.raises(ValueError, match="unknown choice name"):
         make({**base_arch(), "dropout": 0})
+    partial = base_arch()
+    del partial["pool"]
+    with pytest.raises(ValueError, match="misses choice"):
+        build_raw(partial)
 
 
 def test_float64_and_feature_head_split():
