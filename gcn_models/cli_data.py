@@ -146,7 +146,7 @@ def describe_dataset(ds: Any) -> list[str]:
     for k, name in enumerate(ds.class_names):
         mask = ds.labels == k
         lines.append(
-            f"  {k}: {name}: {int(mask.sum())} recordings, "
+            f"  {k} ({name}): {int(mask.sum())} recordings, "
             f"{len(np.unique(ds.subjects[mask]))} subjects"
         )
     missing = sum(int(np.isnan(s).any(axis=0).sum()) for s in ds.sequences)
@@ -166,9 +166,7 @@ def run_check(args: argparse.Namespace) -> int:
         print(line)
     for line in describe_dataset(ds):
         print(line)
-    deliberate = ("not selected", "not in the clean list")
-    errors = [s for s in ds.summary.skipped if not s.reason.startswith(deliberate)]
-    return 1 if errors else 0
+    return 1 if ds.summary.errors else 0
 
 
 def run_synth(args: argparse.Namespace) -> int:

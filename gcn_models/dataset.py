@@ -32,10 +32,13 @@ class SkippedRecording:
     Attributes:
         source: File (or recording id) that was skipped.
         reason: Why, in words that say what was expected.
+        deliberate: True when the user's selection left it out (clean list, action subset),
+            False when it could not be read.
     """
 
     source: str
     reason: str
+    deliberate: bool = False
 
 
 @dataclass
@@ -61,6 +64,11 @@ class LoadSummary:
     notes: list[str] = field(default_factory=list)
     preprocessing: str = ""
 
+    @property
+    def errors(self) -> list[SkippedRecording]:
+        """Skipped recordings that could not be read (not deliberately left out)."""
+        return [s for s in self.skipped if not s.deliberate]
+
     def skip_reasons(self) -> dict[str, int]:
         """Count skipped recordings per kind of reason.
 
@@ -78,7 +86,8 @@ class LoadSummary:
         """
         out = [
             f"source: {self.source} (format {self.format})",
-            f"recordings read: {self.read}, skipped: {len(self.skipped)}",
+            f"recordings read: {self.read}, skipped: {len(self.skipped)} "
+            f"({len(self.skipped) - len(self.errors)} by selection, {len(self.errors)} errors)",
         ]
         for s in self.skipped[:max_lines]:
             out.append(f"  skipped {s.source}: {s.reason}")

@@ -37,6 +37,7 @@ from scipy import signal
 
 from gcn_models.dataset import LoadSummary, SkeletonDataset
 from gcn_models.layouts import get_layout
+from gcn_models.windows import WindowConfig
 
 logger = logging.getLogger(__name__)
 
@@ -248,6 +249,17 @@ def _add_gaps(rng: np.random.Generator, image: np.ndarray, cfg: SyntheticConfig)
             continue  # never merge two gaps into one longer than drawn
         image[start : start + length, joint] = np.nan
     return image
+
+
+def synthetic_demo_config() -> WindowConfig:
+    """Window settings recommended for quick demo studies on the default synthetic data.
+
+    64 frames (2.1 s at 30 fps) hold several cycles of the 1-4 Hz fidgety component and part
+    of a slow general movement; with 10-s recordings each one gives 8-9 evaluation windows
+    (stride 32). Every negative recording gives 4 training windows per epoch and every
+    positive one 4 x n_neg / n_pos (16 at 20 % positives).
+    """
+    return WindowConfig(length=64, stride=32, fps=FPS, windows_per_recording=4)
 
 
 def make_synthetic_dataset(

@@ -24,6 +24,7 @@ x[v] - x[parent(v)] (0 for the root).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -121,6 +122,10 @@ class WindowConfig:
             raise ValueError(f"`scale_range` must satisfy 0 < low <= high, got {self.scale_range}")
         if not self.fps > 0:
             raise ValueError(f"`fps` must be positive, got {self.fps}")
+
+    def replace(self, **changes: object) -> WindowConfig:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
     @property
     def eval_stride(self) -> int:

@@ -110,3 +110,14 @@ def test_windows_from_real_data_are_finite(clean):
     assert set(groups.tolist()) == set(range(len(sample)))
     xt, yt = TrainWindowSampler(sample, cfg, seed=0).epoch(0)
     assert np.isfinite(xt).all() and len(set(np.bincount(yt).tolist())) <= 3  # balanced
+
+
+def test_cli_check_on_the_real_data(clean, capsys):
+    from tuning.cli import main as zcnas
+
+    assert zcnas(["data", "check", str(MSR), "-o", "actions=[1,14]"]) == 0
+    out = capsys.readouterr().out
+    # 27 + 30 files of actions 1 and 14, minus a14_s03_e01 left out by the clean list.
+    assert "recordings read: 56, skipped: 511 (511 by selection, 0 errors)" in out
+    assert "0 (high_arm_wave): 27 recordings" in out
+    assert "1 (forward_kick): 29 recordings" in out

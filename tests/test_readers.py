@@ -74,6 +74,13 @@ def test_columns_are_matched_by_name_not_position(tmp_path):
     np.testing.assert_allclose(rec.coords, expected, atol=1e-6)
 
 
+def test_frame_aspect_scales_x_only(tmp_path):
+    path = write_csv(tmp_path / "a.csv")
+    plain, wide = read_tracker_csv(path), read_tracker_csv(path, frame_aspect=16 / 9)
+    np.testing.assert_allclose(wide.coords[0], plain.coords[0] * 16 / 9, rtol=1e-6)
+    np.testing.assert_array_equal(wide.coords[1], plain.coords[1])
+
+
 def test_infant29_columns_detect_infant29_and_extra_columns_are_reported(tmp_path):
     big = get_layout("infant29")
     header = ["frame"] + [f"{j}_{a}" for j in big.joints for a in "xy"]

@@ -13,7 +13,7 @@ from sklearn.preprocessing import StandardScaler
 
 from gcn_models.dataset import DataWarning
 from gcn_models.layouts import get_layout
-from gcn_models.synthetic import SyntheticConfig, make_synthetic_dataset
+from gcn_models.synthetic import SyntheticConfig, make_synthetic_dataset, synthetic_demo_config
 
 INFANT = get_layout("infant19")
 WRISTS_ANKLES = [
@@ -146,6 +146,17 @@ def test_long_gaps_are_reported_by_the_default_preprocessing():
     with pytest.warns(DataWarning, match="longer than 0.5 s"):
         ds = make_synthetic_dataset(subjects=3, seed=0, duration_s=4.0, config=config)
     assert any("longer than 0.5 s: left missing" in i for i in ds.summary.issues)
+
+
+def test_demo_window_preset_cuts_the_default_recordings():
+    from gcn_models.windows import make_eval_windows
+
+    cfg = synthetic_demo_config()
+    assert (cfg.length, cfg.eval_stride, cfg.fps) == (64, 32, 30.0)
+    ds = make_synthetic_dataset(subjects=3, seed=0)
+    x, _, groups = make_eval_windows(ds, cfg)
+    assert x.shape[1:] == (6, 64, 19)
+    assert all(8 <= n <= 10 for n in np.bincount(groups))  # 270-330 frames each
 
 
 def test_invalid_settings():

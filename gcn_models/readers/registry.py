@@ -190,7 +190,7 @@ class ProblemLog:
 
     def skip(self, recording: str, reason: str) -> None:
         """Record a recording left out on purpose (not an error)."""
-        self.skipped.append(SkippedRecording(recording, reason))
+        self.skipped.append(SkippedRecording(recording, reason, deliberate=True))
 
     def note(self, line: str) -> None:
         """Record a routine repair that needs no attention (no warning)."""
@@ -206,7 +206,7 @@ class ProblemLog:
         Args:
             stacklevel: The default points at the caller of :func:`load_dataset`.
         """
-        errors = [s for s in self.skipped if not s.reason.startswith(_DELIBERATE)]
+        errors = [s for s in self.skipped if not s.deliberate]
         if not errors and not self.issues:
             return
         example = errors[0].reason if errors else self.issues[0]
@@ -216,7 +216,3 @@ class ProblemLog:
             DataWarning,
             stacklevel=stacklevel,
         )
-
-
-# Skip reasons that are the user's selection rather than a problem (no warning for them).
-_DELIBERATE = ("not selected", "not in the clean list")

@@ -116,7 +116,11 @@ def _parse_cell(path: Path, line: int, column: str, cell: str) -> float:
 
 
 def read_tracker_csv(
-    path: str | Path, *, layout: SkeletonLayout | None = None, delimiter: str = ","
+    path: str | Path,
+    *,
+    layout: SkeletonLayout | None = None,
+    delimiter: str = ",",
+    frame_aspect: float = 1.0,
 ) -> TrackerRecording:
     """Parse one tracker CSV into (C, T, V) coordinates ordered as the layout's joints.
 
@@ -124,6 +128,9 @@ def read_tracker_csv(
         path: The CSV file.
         layout: Layout to match columns to; detected from the joint columns when ``None``.
         delimiter: Field separator.
+        frame_aspect: Video width / height. Trackers write x / width and y / height; x is
+            multiplied by this so that both axes are in units of the frame height and angles
+            and lengths are not distorted (1.0 leaves x unchanged).
 
     Raises:
         ValueError: For an empty file, a missing ``frame`` column, missing or duplicated
@@ -214,6 +221,7 @@ def read_tracker_csv(
     t = int(frame_index[-1]) + 1
     coords = np.full((len(axes), t, layout.num_joints), np.nan)
     coords[:, frame_index] = coords_rows
+    coords[0] *= frame_aspect
     if t != len(frames):
         issues.append(
             f"{path}: frame numbers skip {t - len(frames)} frame(s) between {frames[0]} and "
@@ -335,6 +343,7 @@ def read_tracker_dataset(
     classes: Sequence[str] = ("0", "1"),
     prefix: str = "orgcoords_",
     fps: float = 30.0,
+    frame_aspect: float = 1.0,
     on_error: OnError = "skip",
 ) -> SkeletonDataset:
     """Read a directory of tracker CSVs and its outcomes table (raw, not preprocessed).
@@ -348,15 +357,20 @@ def read_tracker_dataset(
         classes: Allowed outcome values, in class-index order; they are the class names.
         prefix: File-name prefix stripped to get the recording id.
         fps: Frame rate of the recordings in frames per second.
+        frame_aspect: Video width / height; x is multiplied by it (see :func:`read_tracker_csv`).
         on_error: ``"skip"`` to skip bad recordings (listed in the summary, one warning) or
             ``"raise"`` to stop at the first one.
 
     Raises:
         ValueError: If the directory or outcomes file is missing, or no recording is usable.
     """
+    # TODO(zcnas): one frame rate for all recordings; per-recording rates (an `fps` column in
+    # the outcomes table, resampled on reading) would cover mixed cameras.
     root = Path(source)
     if not root.is_dir():
         raise ValueError(f"{root}: expected a directory of tracker CSV files")
+    if not frame_aspect > 0:
+        raise ValueError(f"`frame_aspect` (width / height) must be positive, got {frame_aspect}")
     outcomes_path = Path(outcomes) if Path(outcomes).is_absolute() else root / outcomes
     if not outcomes_path.is_file():
         raise ValueError(
@@ -383,7 +397,9 @@ def read_tracker_dataset(
             )
             continue
         try:
-            parsed = read_tracker_csv(file, layout=layout, delimiter=delimiter)
+            parsed = read_tracker_csv(
+                file, layout=layout, delimiter=delimiter, frame_aspect=frame_aspect
+            )
             if num_coords is not None and parsed.coords.shape[0] != num_coords:
                 raise ValueError(
                     f"{file}: {parsed.coords.shape[0]} coordinates per joint, but earlier files "
