@@ -78,6 +78,9 @@ class GraphConv(nn.Module):
     def forward(self, x: torch.Tensor, adjacency: torch.Tensor) -> torch.Tensor:
         """Aggregate: (N, C_in, T, V) with adjacency (K, V, V) -> (N, C_out, T, V)."""
         n, _, t, v = x.shape
+        # TODO(zcnas): in depthwise mode this (K, C) reading mixes input channels across
+        # subsets (faithful to the original); a ModelOptions switch reading (C, K) instead
+        # would make it truly depthwise.
         y = self.conv(x).view(n, self.num_subsets, self.out_channels, t, v)
         return torch.einsum("nkctv,kvw->nctw", y, adjacency * self.edge_importance)
 

@@ -429,6 +429,9 @@ class SearchGCN(nn.Module):
 
         Biases keep PyTorch's default; edge-importance masks start at ones.
         """
+        # TODO(zcnas): the original tags each layer with a gain of 1 or sqrt(2); which layers
+        # get 1 was not recoverable from the description, so all use sqrt(2) (PyTorch's
+        # default for kaiming_normal_). Check against the original code to make it exact.
         for module in self.modules():
             if isinstance(module, (nn.Conv2d, nn.Linear)):
                 nn.init.kaiming_normal_(module.weight, mode="fan_out")
