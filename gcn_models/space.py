@@ -336,7 +336,14 @@ class SearchSpace:
         Args:
             rng: A NumPy generator (advanced in place) or an int seed.
         """
-        generator = np.random.default_rng(rng) if isinstance(rng, int) else rng
+        if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+            generator = np.random.default_rng(int(rng))
+        elif isinstance(rng, np.random.Generator):
+            generator = rng
+        else:
+            raise ValueError(
+                f"`rng` must be a numpy Generator or an int seed, got {type(rng).__name__}"
+            )
 
         def pick(_name: str, values: tuple[Value, ...]) -> Value:
             return values[int(generator.integers(len(values)))]
