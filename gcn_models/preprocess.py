@@ -509,7 +509,11 @@ def preprocess_dataset(
         skipped=[*ds.summary.skipped, *skipped],
         issues=[*ds.summary.issues, *issues],
         notes=[*ds.summary.notes, *notes],
-        preprocessing=config.describe(),
+        preprocessing=(
+            f"{ds.summary.preprocessing}; then {config.describe()}"
+            if ds.summary.preprocessing not in ("", "none")
+            else config.describe()
+        ),
     )
     fps = config.target_fps if config.target_fps is not None else ds.fps
     if issues or skipped:

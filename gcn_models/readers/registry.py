@@ -109,7 +109,7 @@ def detect_format(source: str | Path) -> str:
 def load_dataset(
     source: str | Path,
     *,
-    format: str | None = None,  # noqa: A002 - the natural name of the option
+    format: str | None = None,
     layout: str | SkeletonLayout | None = None,
     preprocessing: Preprocessing | str | None = "default",
     **reader_options: Any,
