@@ -2,8 +2,9 @@
 
 A proxy is a column ``zc_<name>`` that has a matching ``zc_<name>_status`` column; its
 runtime in seconds is ``zc_<name>_s``. Other ``zc_*`` columns (such as ``zc_synflow_log``) are
-auxiliary. This module only knows names and the type each known column must have; it reads no
-data.
+auxiliary. A status column whose score column is absent from every file belongs to a proxy
+that never produced a score. This module only knows names and the type each known column
+must have; it reads no data.
 """
 
 from __future__ import annotations
@@ -68,20 +69,23 @@ def proxy_seconds_column(name: str) -> str:
 def proxy_names(columns: Iterable[str]) -> list[str]:
     """Return the proxy names found in ``columns``, sorted.
 
+    A status column ``zc_<name>_status`` marks a proxy. Its score column ``zc_<name>`` is
+    normally present too; when it is not (a proxy that was null for every trial, so no file
+    holds the column), the proxy is still returned, so its failures are reported rather than
+    the proxy silently disappearing.
+
     Args:
         columns: Column names of a result table.
 
     Returns:
-        Names ``<name>`` for which both ``zc_<name>`` and ``zc_<name>_status`` are present.
+        Proxy names ``<name>``.
     """
-    present = set(columns)
-    names = []
-    for column in present:
-        if not column.startswith(PROXY_PREFIX) or column.endswith(STATUS_SUFFIX):
-            continue
-        name = column[len(PROXY_PREFIX) :]
-        if name and proxy_status_column(name) in present:
-            names.append(name)
+    names = set()
+    for column in set(columns):
+        if column.startswith(PROXY_PREFIX) and column.endswith(STATUS_SUFFIX):
+            name = column[len(PROXY_PREFIX) : -len(STATUS_SUFFIX)]
+            if name:
+                names.add(name)
     return sorted(names)
 
 

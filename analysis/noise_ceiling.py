@@ -14,6 +14,7 @@ conservative bound for them.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -111,20 +112,25 @@ def noise_ceiling(
     lo = hi = np.nan
     method = settings.ci_method if n <= BCA_MAX_N else "percentile"
     if settings.bootstrap > 0:
-        result = stats.bootstrap(
-            (np.arange(n),),
-            BootstrapSpearman(a, b[np.newaxis]),
-            n_resamples=settings.bootstrap,
-            batch=suggested_batch(1, n, settings.bootstrap),
-            vectorized=True,
-            method=CI_METHODS[method],
-            confidence_level=settings.confidence,
-            rng=np.random.default_rng(settings.seed),
-        )
+        with warnings.catch_warnings():
+            # A degenerate bootstrap distribution gives a NaN interval; the note says so.
+            warnings.simplefilter("ignore")
+            result = stats.bootstrap(
+                (np.arange(n),),
+                BootstrapSpearman(a, b[np.newaxis]),
+                n_resamples=settings.bootstrap,
+                batch=suggested_batch(1, n, settings.bootstrap),
+                vectorized=True,
+                method=CI_METHODS[method],
+                confidence_level=settings.confidence,
+                rng=np.random.default_rng(settings.seed),
+            )
         lo = float(np.atleast_1d(result.confidence_interval.low)[0])
         hi = float(np.atleast_1d(result.confidence_interval.high)[0])
     note = (
         f"rho between the runs of the two lowest seeds of {n} architectures; "
         f"{CI_METHODS[method]} {settings.confidence:.0%} interval"
     )
+    if settings.bootstrap > 0 and not (np.isfinite(lo) and np.isfinite(hi)):
+        note += " undefined (degenerate bootstrap distribution)"
     return NoiseCeiling(rho, lo, hi, n, note)

@@ -216,11 +216,16 @@ def prepare(frame: pd.DataFrame, metric: str) -> PreparedResults:
 
 
 def _with_masked_scores(frame: pd.DataFrame, proxies: list[str]) -> pd.DataFrame:
-    """Return a copy whose proxy scores are NaN where the proxy status is set and not ok."""
+    """Return a copy whose proxy scores are NaN where the proxy status is set and not ok.
+
+    A proxy whose score column is absent (null in every file) gets an all-NaN column.
+    """
     frame = frame.copy()
     for name in proxies:
         status = _text(frame, proxy_status_column(name))
         failed = status.notna() & (status != STATUS_OK)
+        if proxy_column(name) not in frame.columns:
+            frame[proxy_column(name)] = np.nan  # never scored: every file lacks the column
         values = pd.to_numeric(frame[proxy_column(name)], errors="coerce").astype(float)
         frame[proxy_column(name)] = values.mask(failed.to_numpy())
     return frame
