@@ -45,6 +45,7 @@ class BaseProxy(abc.ABC):
             dropout off; ``eval``; ``bypass``: BN replaced by the identity; ``none``: no pass).
         passes: Shared passes the proxy uses (``loss_gradients``, ``input_jacobian``).
         needs_layer_outputs: Whether the shared loss pass must record layer outputs.
+        needs_loss_graph: Whether the shared loss pass must keep the graph of its gradients.
         extras: Suffixes of auxiliary values the proxy returns in a :class:`ProxyValue`.
         higher_is_better: The orientation the reference code assumes (``None``: not fixed).
         uses_labels: Whether the labels enter the score.
@@ -54,6 +55,7 @@ class BaseProxy(abc.ABC):
     mode: ClassVar[str] = "train"
     passes: ClassVar[tuple[str, ...]] = ()
     needs_layer_outputs: ClassVar[bool] = False
+    needs_loss_graph: ClassVar[bool] = False
     extras: ClassVar[tuple[str, ...]] = ()
     higher_is_better: ClassVar[bool | None] = True
     uses_labels: ClassVar[bool] = False

@@ -69,6 +69,8 @@ class ScoringContext:
         num_classes: Number of logits the model returns.
         capture_layer_outputs: Whether the shared loss pass records the outputs of the layer
             set's modules and their gradients (fisher needs them).
+        keep_loss_graph: Whether the shared loss pass keeps the autograd graph of its
+            gradients (grasp needs it).
     """
 
     def __init__(
@@ -82,6 +84,7 @@ class ScoringContext:
         num_classes: int,
         extra_batch: tuple[torch.Tensor, torch.Tensor] | None = None,
         capture_layer_outputs: bool = False,
+        keep_loss_graph: bool = False,
     ) -> None:
         self.model = model
         self.x = x
@@ -91,6 +94,7 @@ class ScoringContext:
         self.seed = seed
         self.num_classes = num_classes
         self.capture_layer_outputs = capture_layer_outputs
+        self.keep_loss_graph = keep_loss_graph
         self._entries: dict[str, _SharedEntry] = {}
         self._frames: list[_Frame] = []
         self._proxy: str | None = None

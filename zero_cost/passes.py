@@ -2,7 +2,8 @@
 
 * :func:`compute_loss_gradients`: one forward + one backward of the mean cross-entropy on the
   scoring batch (``train`` policy). Used by grad_norm, snip, plain, fisher (which also needs the
-  recorded layer outputs), grasp (its first pass) and params.
+  recorded layer outputs), grasp (its gradient and the graph of its Hessian-vector product)
+  and params.
 * :func:`compute_input_jacobian`: one forward + one backward of the summed logits with respect
   to the input (``train`` policy). Used by jacob_cov and epe_nas.
 """
@@ -51,6 +52,8 @@ class LossGradients:
         model: The ``train`` working copy the pass ran on.
         selected: The layer set's parameters of that copy.
         gradients: dL/dW for each selected tensor (detached; ``None`` if L does not depend on it).
+        graph_gradients: The same gradients still attached to their autograd graph (for a
+            Hessian-vector product), or ``None`` unless a proxy asked for them.
         layer_outputs: Recorded layer outputs, empty unless a proxy asked for them.
         used_parameters: Scalar parameters the logits depend on (see ``count_used_parameters``).
         loss: The mean cross-entropy L of the batch (nats).
@@ -59,6 +62,7 @@ class LossGradients:
     model: nn.Module
     selected: list[SelectedParameter]
     gradients: list[torch.Tensor | None]
+    graph_gradients: list[torch.Tensor | None] | None
     layer_outputs: list[LayerOutput]
     used_parameters: int
     loss: float
@@ -81,6 +85,10 @@ def _record_output(
     return output.clone()
 
 
+def _detached(tensor: torch.Tensor | None) -> torch.Tensor | None:
+    return None if tensor is None else tensor.detach()
+
+
 def cross_entropy_of(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Mean cross-entropy of a model's logits on (x, y), with gradients enabled.
 
@@ -98,6 +106,10 @@ def compute_loss_gradients(ctx: ScoringContext) -> LossGradients:
     """Forward the scoring batch, backpropagate the mean cross-entropy once.
 
     Gradients are taken with :func:`torch.autograd.grad`, so no ``.grad`` attribute is set.
+    The backward always builds its own graph (``create_graph=True``): then grasp can reuse it
+    for its Hessian-vector product instead of repeating the forward and backward, and the
+    gradients every other proxy sees are the same float values whether grasp runs or not.
+    The graph is kept only when ``ctx.keep_loss_graph`` is set.
     """
     model = ctx.working_copy("train")
     selected = ctx.layers.select(model)
@@ -117,16 +129,17 @@ def compute_loss_gradients(ctx: ScoringContext) -> LossGradients:
         raise RuntimeError("the loss does not depend on any trainable parameter")
     used = count_used_parameters(logits, model)
     targets = [p.tensor for p in selected] + [activation for _, activation in records]
-    grads = torch.autograd.grad(loss, targets, allow_unused=True)
+    grads = torch.autograd.grad(loss, targets, allow_unused=True, create_graph=True)
     n_params = len(selected)
     layer_outputs = [
-        LayerOutput(module, activation.detach(), grad)
+        LayerOutput(module, activation.detach(), _detached(grad))
         for (module, activation), grad in zip(records, grads[n_params:], strict=True)
     ]
     return LossGradients(
         model=model,
         selected=selected,
-        gradients=list(grads[:n_params]),
+        gradients=[_detached(g) for g in grads[:n_params]],
+        graph_gradients=list(grads[:n_params]) if ctx.keep_loss_graph else None,
         layer_outputs=layer_outputs,
         used_parameters=used,
         loss=float(loss.detach()),

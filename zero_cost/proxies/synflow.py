@@ -15,6 +15,11 @@ For a bias-free ReLU chain R is the path norm, and by conservation of synaptic f
 layer's sum equals R, so synflow = (#layers) * R. Values reach 1e30-1e60; float64 holds up to
 1.8e308. The per-layer sums are also combined in log space (``zc_synflow_log`` = log synflow),
 which stays finite when only the final sum would overflow; the score itself is then NaN.
+
+When R itself exceeds float64 the score and its log are undefined (NaN, status ``nan``). In the
+GCN search space this happens for some networks with ``frame`` attention, whose unbounded,
+input-proportional weights multiply the features and so square their magnitude module by
+module (2 of 30 sampled architectures at T = 150).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from torch import nn
 
 from zero_cost.base import BaseProxy, ProxyValue
 from zero_cost.context import ScoringContext
+from zero_cost.exceptions import UndefinedScoreError
 from zero_cost.model_io import logits_of
 from zero_cost.registry import register_proxy
 
@@ -79,6 +85,11 @@ class Synflow(BaseProxy):
         ones = torch.ones((1, *ctx.x.shape[1:]), dtype=torch.float64, device=ctx.device)
         with torch.enable_grad():
             flow = logits_of(model(ones)).sum()
+        if not bool(torch.isfinite(flow)):
+            raise UndefinedScoreError(
+                f"synflow: the flow R (sum of the outputs of the absolute-valued network) is "
+                f"{float(flow)}: it exceeds float64 (1.8e308)"
+            )
         weights = [p.tensor for p in selected]
         grads = (
             torch.autograd.grad(flow, weights, allow_unused=True)
