@@ -86,6 +86,8 @@ class Synflow(BaseProxy):
         with torch.enable_grad():
             flow = logits_of(model(ones)).sum()
         if not bool(torch.isfinite(flow)):
+            # TODO(zcnas): an extended-range evaluation (values carried as mantissa and
+            # exponent) would give log synflow for networks whose flow exceeds float64.
             raise UndefinedScoreError(
                 f"synflow: the flow R (sum of the outputs of the absolute-valued network) is "
                 f"{float(flow)}: it exceeds float64 (1.8e308)"
