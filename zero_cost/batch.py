@@ -59,13 +59,17 @@ def stratified_quota(counts: dict[int, int], size: int) -> dict[int, int]:
     """How many windows each class contributes to a batch of ``size``.
 
     Proportional to the class counts (largest remainder), at least ``MIN_PER_CLASS`` per class
-    where the class has that many (and the size allows), never more than a class has.
+    where the class has that many, never more than a class has. When ``size`` is too small for
+    that, every class gets at least one window; when it is smaller than the number of classes,
+    the most frequent classes get one each.
     """
     total = sum(counts.values())
     if size >= total:
         return dict(counts)
     floor = {c: min(MIN_PER_CLASS, n) for c, n in counts.items()}
-    if sum(floor.values()) > size:  # too small for two per class: one each, most frequent first
+    if sum(floor.values()) > size:
+        floor = {c: min(1, n) for c, n in counts.items()}
+    if sum(floor.values()) > size:
         order = sorted(counts, key=lambda c: (-counts[c], c))
         return {c: int(i < size) for i, c in enumerate(order)}
     shares = {c: size * n / total for c, n in counts.items()}
