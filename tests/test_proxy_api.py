@@ -309,9 +309,10 @@ class MixedLayers(nn.Module):
 
 def test_layer_sets_select_documented_parameters() -> None:
     model = MixedLayers()
-    names = lambda preset: {
-        p.name for p in zero_cost.layers.resolve_layer_set(preset).select(model)
-    }  # noqa: E731
+
+    def names(preset: str) -> set[str]:
+        return {p.name for p in zero_cost.layers.resolve_layer_set(preset).select(model)}
+
     assert names("default") == {"temporal.weight", "spatial.weight", "fc.weight"}
     assert names("reference") == {"spatial.weight", "fc.weight"}
     assert names("all") == {n for n, _ in model.named_parameters()}
