@@ -18,7 +18,7 @@ not a per-network proxy and is not in the proxy registry.
 The average of raw member scores is **not** vote: the magnitudes differ by 30+ orders
 (synflow ~1e30-1e60, jacob_cov ~ -N to -1e5, snip ~1e0-1e3), so a raw average is synflow alone.
 
-NaN handling (``nan_policy``):
+NaN handling (``nan_policy``; an infinite member score counts as NaN):
 
 * ``"no_vote"`` (default): a member that is NaN for either architecture of a pair casts no vote
   in either direction (as a tie); the other members still decide. Architectures whose members
