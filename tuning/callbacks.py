@@ -63,6 +63,34 @@ class RowGuard(tune.Callback):
         schema = results_schema(self._choices, self._proxies, extra=row)
         store.write_row(trial.trial_id, row_to_table(row, schema))
 
+    def on_experiment_end(self, trials: list, **info: Any) -> None:
+        """Close rows of trials this experiment does not know (interrupted before a restore).
+
+        A driver killed hard loses the trials it started after its last snapshot; a restore
+        does not resume them, so their rows would stay unfinished. They are recorded once, as
+        failed, with the reason.
+        """
+        known = {t.trial_id for t in trials}
+        phases = {str(t.config.get("phase", "search")) for t in trials} or {"search"}
+        store = self._store()
+        rows = store.read_rows()
+        if rows.empty or "finished_at" not in rows:
+            return
+        stale = rows[rows["finished_at"].isna() & ~rows["trial_id"].isin(known)]
+        stale = stale[stale["phase"].isin(phases)]
+        for trial_id in stale["trial_id"]:
+            row = store.read_row(trial_id)
+            if row is None:
+                continue
+            row["status"] = "failed"
+            row["error"] = (
+                "interrupted: the driver stopped while this trial ran, and the restored "
+                "experiment did not know the trial (it started after the last snapshot)"
+            )
+            row["finished_at"] = datetime.now(timezone.utc)
+            schema = results_schema(self._choices, self._proxies, extra=row)
+            store.write_row(trial_id, row_to_table(row, schema))
+
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         """A trial ended normally or was stopped by a scheduler."""
         self._finish(trial, None)

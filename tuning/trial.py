@@ -27,13 +27,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from gcn_models.network import build_model
-from gcn_models.windows import TrainWindowSampler, WindowConfig
 
 from gcn_models.cost import count_flops, count_parameters
 from gcn_models.dataset import SkeletonDataset
 from gcn_models.layouts import SkeletonLayout
+from gcn_models.network import build_model
 from gcn_models.space import SearchSpace
+from gcn_models.windows import TrainWindowSampler, WindowConfig
 from tuning.gate import gate_decision
 from tuning.results import ResultStore
 from tuning.schema import arch_column, arch_value_text, results_schema, row_to_table
@@ -127,11 +127,13 @@ def _now() -> datetime:
 
 
 def _node_name() -> str:
+    """``<ip>/<first 8 hex of the Ray node id>`` inside Ray, else the host name."""
     try:
         import ray
 
         if ray.is_initialized():
-            return ray.util.get_node_ip_address()
+            node_id = ray.get_runtime_context().get_node_id() or ""
+            return f"{ray.util.get_node_ip_address()}/{node_id[:8]}"
     except Exception:  # noqa: BLE001 - the node name is informative only
         pass
     return socket.gethostname()
