@@ -12,14 +12,15 @@ from typing import Any
 # a GPU cluster runs: 150-frame windows, 100 epochs with the original critical epochs.
 PRESETS: dict[str, dict[str, Any]] = {
     "demo": {
-        "num_samples": 8,
-        "epochs": 4,
-        "window": 48,
-        "synthetic_subjects": 40,
+        "num_samples": 6,
+        "epochs": 3,
+        "window": 32,
+        "synthetic_subjects": 48,
         "max_concurrent": 2,
         "cpus_per_trial": 1.0,
         "critical_epochs": False,
         "replicate": 2,
+        "scoring_batch": 16,
     },
     "full": {
         "num_samples": 200,
@@ -30,6 +31,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "cpus_per_trial": 2.0,
         "critical_epochs": True,
         "replicate": 10,
+        "scoring_batch": 32,
     },
 }
 
@@ -83,20 +85,20 @@ class StudyConfig:
     data: str = "synthetic"
     layout: str | None = None
     preset: str = "demo"
-    num_samples: int = 8
+    num_samples: int = 6
     max_concurrent: int = 2
     cpus_per_trial: float = 1.0
     gpus_per_trial: float = 0.0
-    epochs: int = 4
+    epochs: int = 3
     batch_size: int = 32
     learning_rate: float = 5e-4
-    window: int | None = 48
+    window: int | None = 32
     val_fraction: float = 0.25
-    synthetic_subjects: int = 40
+    synthetic_subjects: int = 48
     sampler: str = "tpe"
     second_objective: str = "params"
     proxies: tuple[str, ...] = ()
-    scoring_batch: int = 32
+    scoring_batch: int = 16
     proxy_gate: float | None = None
     gate_proxy: str = "vote"
     warmup: int = 0
