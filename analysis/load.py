@@ -183,7 +183,10 @@ _KIND_WORDS: dict[str, str] = {
 def _check_file_schemas(files: list[_ResultFile], schemas: list[pa.Schema]) -> None:
     """Raise a ValueError naming the file and column of the first schema problem."""
     proxies = proxy_names({name for schema in schemas for name in schema.names})
+    first_file: dict[pa.Schema, _ResultFile] = {}
     for file, schema in zip(files, schemas, strict=True):
+        first_file.setdefault(schema, file)  # identical schemas are checked once
+    for schema, file in first_file.items():
         for column in REQUIRED_COLUMNS:
             if column not in schema.names:
                 raise ValueError(

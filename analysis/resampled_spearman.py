@@ -97,15 +97,26 @@ class _SortedColumn:
             ``(copies in sorted order, doubled centred mid-ranks in sorted order)``, both
             int32 of shape (n,). Positions with zero copies carry a rank that is never used.
         """
-        sorted_copies = copies[self.order]
-        cumulative = np.zeros(len(sorted_copies) + 1, dtype=np.int32)
-        np.cumsum(sorted_copies, out=cumulative[1:])
+        sorted_copies = np.take(copies, self.order)
+        cumulative = np.empty(len(sorted_copies) + 1, dtype=np.int32)
+        cumulative[0] = 0
+        # dtype=int32 keeps the cumulative sum in one fast pass (the default widens to int64).
+        np.cumsum(sorted_copies, dtype=np.int32, out=cumulative[1:])
         if self.has_ties:
-            ranks = cumulative[self.group_start] + cumulative[self.group_end]
+            ranks = np.take(cumulative, self.group_start) + np.take(cumulative, self.group_end)
         else:
             ranks = cumulative[:-1] + cumulative[1:]
         ranks -= size
         return sorted_copies, ranks
+
+
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    """Inner product of two 1-D float arrays without BLAS.
+
+    Many short BLAS calls in a row are slow when the BLAS thread pool competes with other
+    processes for the cores (each call wakes its threads); numpy's own loop avoids that.
+    """
+    return float(np.einsum("i,i->", a, b))
 
 
 class BootstrapSpearman:
@@ -157,15 +168,21 @@ class BootstrapSpearman:
         for b, row in enumerate(flat):
             copies = np.bincount(row, minlength=self.n).astype(np.int32)
             weights, ranks = self._target_sorted.doubled_centred_ranks(copies, size)
-            weighted = weights.astype(float) * ranks
-            target_ss = float(np.dot(weighted, ranks))
+            ranks = ranks.astype(np.float64)
+            target_ss = _dot(weights * ranks, ranks)
             target_ranks = np.empty(self.n)
             target_ranks[target_order] = ranks
+            weighted_target = copies * target_ranks
+            # Without ties among the original values, the tie groups of a resample are the
+            # copies of one architecture, so sum(w r^2) = (m^3 - m - sum(w^3 - w)) / 3 for
+            # every such predictor (r = doubled centred mid-rank, m = resample size).
+            counts = copies.astype(np.float64)
+            untied_ss = (float(size) ** 3 - size - _dot(counts, counts * counts - 1.0)) / 3.0
             for j, column in enumerate(self._predictors_sorted):
                 weights, ranks = column.doubled_centred_ranks(copies, size)
-                weighted = weights.astype(float) * ranks
-                predictor_ss = float(np.dot(weighted, ranks))
-                cross = float(np.dot(weighted, target_ranks[column.order]))
+                ranks = ranks.astype(np.float64)
+                predictor_ss = _dot(weights * ranks, ranks) if column.has_ties else untied_ss
+                cross = _dot(ranks, np.take(weighted_target, column.order))
                 den = np.sqrt(predictor_ss * target_ss)
                 out[j, b] = cross / den if den > 0 else np.nan
         return out.reshape((out.shape[0], *indices.shape[:-1]))

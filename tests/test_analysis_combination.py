@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.combination import cross_validated_combination
+from analysis.combination import RankScaler, cross_validated_combination
 
 
 def test_combination_beats_each_complementary_proxy():
@@ -49,3 +49,15 @@ def test_nan_handling_and_undefined_cases():
     assert np.isnan(small.rho) and "at least 10" in small.note
     none = cross_validated_combination(frame, "val_auc", ["zc_dead"], repeats=2)
     assert np.isnan(none.rho) and "no non-constant feature" in none.note
+
+
+def test_rank_scaler_uses_training_ranks_only():
+    scaler = RankScaler().fit(np.array([[1.0], [2.0], [3.0], [3.0], [np.nan]]))
+    out = scaler.transform(np.array([[0.0], [2.0], [3.0], [10.0], [np.nan]]))[:, 0]
+    # Mid-rank among the 4 finite training values / 4: below + at-or-below, over 2 * 4.
+    np.testing.assert_allclose(out[:4], [0.0, 3 / 8, 6 / 8, 1.0])
+    assert np.isnan(out[4])
+    train = np.array([[3.0, 1.0], [1.0, np.nan], [3.0, 2.0], [2.0, 2.0]])
+    np.testing.assert_allclose(
+        RankScaler().fit_transform(train), RankScaler().fit(train).transform(train)
+    )
