@@ -91,9 +91,7 @@ def build_context(cfg: StudyConfig) -> StudyContext:
     train, val = split_by_subject(dataset, val_fraction=cfg.val_fraction, seed=cfg.seed)
     windows = default_window_config(dataset)
     if cfg.window is not None:
-        windows = windows.replace(length=cfg.window) if hasattr(windows, "replace") else (
-            _replace_dataclass(windows, length=cfg.window)
-        )
+        windows = windows.replace(length=cfg.window)
     val_x, _, val_groups = make_eval_windows(val, windows)
     if len(np.unique(val.labels)) < 2:
         raise ValueError(
@@ -141,12 +139,6 @@ def build_context(cfg: StudyConfig) -> StudyContext:
         gate_proxy=cfg.gate_proxy,
         proxy_names=proxies or tuple(list_proxies()),
     )
-
-
-def _replace_dataclass(obj: Any, **changes: Any) -> Any:
-    import dataclasses
-
-    return dataclasses.replace(obj, **changes)
 
 
 def _to_numpy(value: Any, dtype: Any) -> np.ndarray:

@@ -18,7 +18,6 @@ import logging
 import math
 import os
 import socket
-import time
 import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -72,6 +71,7 @@ class StudyContext:
         gate_proxy: Proxy (or ``vote``) the gate compares.
         gate_min_history: Scored candidates needed before the gate acts.
         skip_repeats: Reuse the result of an architecture already trained in the study.
+        proxy_names: The resolved proxy names (the columns of the results schema).
     """
 
     study: str
@@ -453,7 +453,3 @@ def _final_metrics(row: dict[str, Any], context: StudyContext) -> dict[str, Any]
         **_proxy_metrics(row),
     }
 
-
-def elapsed_since(start: float) -> float:
-    """Seconds since a ``time.perf_counter()`` reading."""
-    return time.perf_counter() - start
