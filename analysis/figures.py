@@ -80,7 +80,7 @@ def plot_correlations(result: AnalysisResult, path: Path) -> Path:
     undefined = table[~np.isfinite(table["spearman_rho"])]
     rows = len(finite) + len(undefined)
     with matplotlib.rc_context(STYLE):
-        figure = _figure(6.4, 1.2 + 0.32 * max(rows, 3))
+        figure = _figure(6.4, 1.9 + 0.32 * max(rows, 3))
         axes = figure.add_subplot()
         ceiling = result.noise_ceiling
         if np.isfinite(ceiling.rho):
@@ -136,13 +136,7 @@ def plot_correlations(result: AnalysisResult, path: Path) -> Path:
         axes.set_axisbelow(True)
         handles = _legend_handles(finite, ceiling)
         if len(finite):
-            axes.legend(
-                handles=handles,
-                loc="upper center",
-                bbox_to_anchor=(0.5, -0.12 - 0.9 / max(rows, 3)),
-                ncol=3,
-                frameon=False,
-            )
+            figure.legend(handles=handles, loc="outside lower center", ncol=2, frameon=False)
         figure.savefig(path, dpi=DPI)
     return path
 

@@ -290,6 +290,8 @@ def _notes(
         datasets = frame["dataset"].astype("string").dropna().unique()
         if len(datasets) > 1:
             names = ", ".join(sorted(str(d) for d in datasets))
+            # TODO(zcnas): analyse each dataset separately (group by `dataset`, one table per
+            # group) instead of pooling; today the user has to pass each dataset's studies alone.
             warn(
                 f"the results hold several datasets ({names}); their architectures are ranked "
                 "together. Analyse each dataset's studies separately for per-dataset ranks"

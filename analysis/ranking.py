@@ -37,7 +37,7 @@ def _omit(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 NAN_POLICIES: dict[str, NanPolicy] = {"rank-last": _rank_last, "omit": _omit}
 
 NAN_POLICY_TEXT: dict[str, str] = {
-    "rank-last": "NaN scores are ranked last (tied below every finite score)",
+    "rank-last": "NaN scores are ranked last, tied below every finite score",
     "omit": "architectures with a NaN score are left out of that proxy's statistics",
 }
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.correlation import CORRELATION_COLUMNS
+from analysis.correlation import BCA_MAX_N, CI_METHODS, CORRELATION_COLUMNS
 from analysis.formatting import (
     MISSING,
     fmt,
@@ -97,11 +97,14 @@ def render_markdown(result: AnalysisResult, *, figures: bool = True) -> str:
     """Return the whole report as Markdown text."""
     settings = result.settings
     n = len(result.architectures)
+    method = CI_METHODS[settings.ci_method]
+    if settings.ci_method == "bca":
+        method += f"; percentile above {BCA_MAX_N} architectures"
     sections = [
         f"# Zero-cost proxies against `{settings.metric}`",
         (
             f"{n} architectures. Bootstrap: {settings.bootstrap} resamples, "
-            f"{settings.confidence:.0%} intervals ({settings.ci_method}). Permutation test: "
+            f"{settings.confidence:.0%} intervals ({method}). Permutation test: "
             f"{settings.permutations} permutations, two-sided. NaN policy `{settings.nan_policy}`"
             f" ({NAN_POLICY_TEXT[settings.nan_policy]}). Seed {settings.seed}."
         ),

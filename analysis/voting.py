@@ -92,6 +92,7 @@ def evaluate_vote(
     n_total = len(architectures)
     table = architectures
     notes = []
+    # TODO(zcnas): exact O(n log^2 n) dominance counting would remove the subsample for large n.
     if n_total > MAX_VOTE_ARCHITECTURES:
         rng = np.random.default_rng(seed)
         chosen = np.sort(rng.choice(n_total, MAX_VOTE_ARCHITECTURES, replace=False))
