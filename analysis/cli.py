@@ -22,6 +22,17 @@ from analysis.combination import N_FOLDS
 EXIT_NOTHING_COMPUTED = 1
 
 
+def _count(text: str) -> int:
+    """Parse a non-negative integer flag value (argparse type)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+    return value
+
+
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Add the flags of ``zcnas analyze`` and set its handler."""
     parser.add_argument(
@@ -39,14 +50,14 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--bootstrap",
-        type=int,
+        type=_count,
         default=10_000,
         metavar="N",
         help="bootstrap resamples per interval, 0 to skip (default: 10000)",
     )
     parser.add_argument(
         "--permutations",
-        type=int,
+        type=_count,
         default=9_999,
         metavar="N",
         help="permutations per p-value, 0 to skip (default: 9999)",
@@ -66,7 +77,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--cv-repeats",
-        type=int,
+        type=_count,
         default=10,
         metavar="N",
         help=f"repeats of the {N_FOLDS}-fold CV of the ridge combination (default: 10)",
