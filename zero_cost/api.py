@@ -129,7 +129,12 @@ class ProxyResult:
         return row
 
 
-def _resolve_proxies(names: Sequence[str | BaseProxy] | None) -> list[BaseProxy]:
+def resolve_proxies(names: Sequence[str | BaseProxy] | str | None) -> list[BaseProxy]:
+    """Proxy instances for a ``names`` argument of :func:`compute_proxies`.
+
+    Raises:
+        ValueError: For an unknown name, an empty selection or a name given twice.
+    """
     if names is None:
         return [create_proxy(name) for name in list_proxies()]
     if isinstance(names, str):
@@ -261,7 +266,7 @@ def compute_proxies(
         ProxyWarning: For each proxy whose status is ``nan`` or ``failed``.
     """
     start = time.perf_counter()
-    proxies = _resolve_proxies(names)
+    proxies = resolve_proxies(names)
     layer_set = resolve_layer_set(layers)
     if not isinstance(model, nn.Module):
         raise ValueError(f"`model` must be a torch.nn.Module, got {type(model).__name__}")

@@ -90,7 +90,7 @@ class Synflow(BaseProxy):
             # exponent) would give log synflow for networks whose flow exceeds float64.
             raise UndefinedScoreError(
                 f"synflow: the flow R (sum of the outputs of the absolute-valued network) is "
-                f"{float(flow)}: it exceeds float64 (1.8e308)"
+                f"{float(flow.detach())}: it exceeds float64 (1.8e308)"
             )
         weights = [p.tensor for p in selected]
         grads = (
