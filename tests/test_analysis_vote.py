@@ -57,13 +57,15 @@ def test_majority_not_average():
 
 
 def test_nan_member_ranked_last_or_omitted():
+    # A's snip is NaN. Ranked last, it loses snip to every finite score: B beats A on
+    # jacob_cov and snip (2 of 3); A still beats C on synflow and jacob_cov. Ranked first
+    # instead, A would beat B (synflow, snip), so the counts tell the policies apart.
     table = _table(
-        {"A": (3, 3, np.nan), "B": (2, 2, 2), "C": (1, 1, 1)},
-        {"A": 0.9, "B": 0.8, "C": 0.7},
+        {"A": (3, 1, np.nan), "B": (2, 2, 2), "C": (1, 0, 1)},
+        {"A": 0.7, "B": 0.9, "C": 0.5},
     )
     last = evaluate_vote(table, "val_auc", MEMBERS, nan_policy="rank-last")
-    # A still wins 2 of 3 against B and C; B vs A: only snip (finite beats NaN) -> no.
-    assert last.architectures["vote_copeland"].tolist() == [2, 1, 0]
+    assert last.architectures["vote_copeland"].tolist() == [1, 2, 0]
     assert last.pairwise_accuracy == pytest.approx(1.0)
     omit = evaluate_vote(table, "val_auc", MEMBERS, nan_policy="omit")
     copeland = omit.architectures["vote_copeland"].to_numpy()
