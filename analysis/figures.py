@@ -33,6 +33,9 @@ DPI = 200
 MAX_POINTS = 5000
 #: Ratio of largest to smallest magnitude above which scores get a log axis.
 LOG_SPAN = 100.0
+#: Ratio beyond which a log axis no longer renders (synflow spans 1e13 to 1e230 on GCNs):
+#: such scores are drawn as log10 values on a linear axis instead.
+LOG10_SPAN = 1e100
 #: Colour of each predictor kind (colour-blind safe, Okabe-Ito).
 KIND_COLOURS: dict[str, str] = {
     "proxy": "#0072B2",
@@ -188,8 +191,9 @@ def axis_scale(values: np.ndarray) -> tuple[str, dict]:
 
     Returns:
         ``(scale, keyword arguments for Axes.set_xscale)``: ``log`` when all scores are
-        positive and span more than :data:`LOG_SPAN` (largest / smallest), ``symlog`` when
-        their magnitudes do so but they are not all positive, ``linear`` otherwise.
+        positive and span more than :data:`LOG_SPAN` (largest / smallest), ``log10`` (draw
+        log10 of the scores on a linear axis) beyond :data:`LOG10_SPAN`, ``symlog`` when
+        their magnitudes span that much but they are not all positive, ``linear`` otherwise.
     """
     if len(values) < 2:
         return "linear", {}
@@ -197,8 +201,12 @@ def axis_scale(values: np.ndarray) -> tuple[str, dict]:
     if len(magnitude) == 0 or magnitude.max() / magnitude.min() < LOG_SPAN:
         return "linear", {}
     if (values > 0).all():
+        if values.max() / values.min() > LOG10_SPAN:
+            return "log10", {}
         return "log", {}
-    return "symlog", {"linthresh": float(magnitude.min())}
+    # Linear region around zero up to the median magnitude, so a few tiny scores do not spread
+    # the axis over dozens of decades.
+    return "symlog", {"linthresh": float(np.median(magnitude)), "linscale": 2.0}
 
 
 def plot_scatter(result: AnalysisResult, path: Path, *, seed: int = 0) -> Path:
@@ -227,6 +235,9 @@ def plot_scatter(result: AnalysisResult, path: Path, *, seed: int = 0) -> Path:
             target = table[result.metric].to_numpy(dtype=float)
             _, finite = apply_nan_policy(raw, "omit")
             x, y = raw[finite], target[finite]
+            scale, options = axis_scale(x)
+            if scale == "log10":
+                x = np.log10(x)
             shown = np.arange(len(x))
             if len(x) > MAX_POINTS:
                 shown = np.sort(rng.choice(len(x), MAX_POINTS, replace=False))
@@ -241,8 +252,9 @@ def plot_scatter(result: AnalysisResult, path: Path, *, seed: int = 0) -> Path:
                 lw=0,
                 rasterized=len(shown) > 500,
             )
-            scale, options = axis_scale(x)
-            axes.set_xscale(scale, **options)
+            axes.set_xscale("linear" if scale == "log10" else scale, **options)
+            if scale == "symlog":
+                _thin_symlog_ticks(axes, x, options["linthresh"])
             value = rho.get(predictor.name, np.nan)
             axes.set_title(
                 f"{predictor.name}   ρ = {value:.2f}"
@@ -277,11 +289,33 @@ def plot_scatter(result: AnalysisResult, path: Path, *, seed: int = 0) -> Path:
     return path
 
 
+def _thin_symlog_ticks(axes, values: np.ndarray, linthresh: float) -> None:
+    """Few major ticks on a symlog axis: zero and every few decades past the linear region.
+
+    Ticks at +-linthresh would crowd the zero tick, so they are left out.
+    """
+    from matplotlib import ticker
+
+    low = math.ceil(np.log10(linthresh)) + 1
+    high = math.floor(np.log10(np.abs(values).max()))
+    step = max(1, math.ceil((high - low + 1) / 2))
+    decades = [10.0**k for k in range(high, low - 1, -step)]
+    ticks = [0.0]
+    if (values > 0).any():
+        ticks += [d for d in decades if d <= values.max()]
+    if (values < 0).any():
+        ticks += [-d for d in decades if -d >= values.min()]
+    axes.xaxis.set_major_locator(ticker.FixedLocator(sorted(ticks)))
+    axes.xaxis.set_minor_locator(ticker.NullLocator())
+
+
 def _score_label(predictor, scale: str) -> str:
     """Axis label of a predictor's scores."""
     unit = {"params": "parameters", "flops": "FLOPs"}.get(predictor.name, "score")
     if predictor.kind == "vote":
         unit = "architectures beaten"
+    if scale == "log10":
+        return f"log10 {unit}"
     return f"{unit} ({scale} axis)" if scale != "linear" else unit
 
 

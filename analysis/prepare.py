@@ -202,7 +202,12 @@ def prepare(frame: pd.DataFrame, metric: str) -> PreparedResults:
     )
 
     predictors = [Predictor(name, proxy_column(name), KIND_PROXY) for name in proxies]
-    predictors += [Predictor(name, name, KIND_BASELINE) for name in baselines]
+    # `params` and `flops` are also registered proxies (`zc_params`, `zc_flops`); when a result
+    # set has both, the proxy rows already are the size baselines, so each is reported once
+    # (the baseline column stays in `architectures` for the partial correlation).
+    predictors += [
+        Predictor(name, name, KIND_BASELINE) for name in baselines if name not in proxies
+    ]
     notes = _notes(frame, metric, exclusions, architectures, proxies)
     return PreparedResults(
         metric=metric,

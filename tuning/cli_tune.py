@@ -101,19 +101,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _report(directory: str, cfg: StudyConfig) -> None:
-    """Run the analysis on the study's rows and say where the report is."""
-    try:
-        from analysis import analyze, load_results, write_report
-    except ImportError:  # pragma: no cover - analysis is part of the package
-        return
-    frame = load_results([directory])
-    trained = frame[(frame["status"] == "ok") & frame["val_auc"].notna()]
-    if len(trained["arch_key"].unique()) < 3:
+    """Run `zcnas analyze` on the study's rows and say where the report is."""
+    from analysis import cli as analyze_cli
+    from tuning.results import ResultStore
+
+    rows = ResultStore(cfg.storage, cfg.name).read_rows()
+    trained = rows[(rows["status"] == "ok") & rows["val_auc"].notna()] if len(rows) else rows
+    if trained.empty or trained["arch_key"].nunique() < 3:
         print("analysis skipped: fewer than 3 trained architectures")
         return
-    result = analyze(frame, metric="val_auc", bootstrap=2000, seed=cfg.seed)
+    parser = argparse.ArgumentParser()
+    analyze_cli.configure_parser(parser)
     out_dir = f"{directory}/report"
-    paths = write_report(result, out_dir)
-    if hasattr(result, "summary_text"):
-        print(result.summary_text())
-    print(f"report: {paths.get('report', out_dir)}")
+    args = parser.parse_args(
+        [directory, "--out", out_dir, "--bootstrap", "2000", "--seed", str(cfg.seed)]
+    )
+    analyze_cli.run(args)

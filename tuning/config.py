@@ -19,7 +19,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "max_concurrent": 2,
         "cpus_per_trial": 1.0,
         "critical_epochs": False,
-        "replicate": 2,
+        "replicate": 3,
         "scoring_batch": 16,
     },
     "full": {
@@ -103,7 +103,7 @@ class StudyConfig:
     gate_proxy: str = "vote"
     warmup: int = 0
     proxies_only: bool = False
-    replicate: int = 2
+    replicate: int = 3
     scheduler: str = "fifo"
     critical_epochs: bool = False
     max_failures: int = 2
