@@ -477,10 +477,34 @@ def run_study(cfg: StudyConfig, *, resume: bool = False) -> StudySummary:
             tuner = _new_phase_tuner(cfg, context, store, phase)
         if tuner is not None:
             logger.info("phase `%s` starting", phase)
-            tuner.fit()
+            _fit_with_restores(tuner, cfg, context, phase)
         phases_done.append(phase)
         save_metadata(store, cfg, context, phases_done)
     return summarise(store, cfg)
+
+
+# How often a phase is restored after Ray itself stopped it (a worker killed by the memory
+# monitor surfaces as an exception from `Tuner.fit`, not as a failed trial).
+DRIVER_RESTORES = 3
+
+
+def _fit_with_restores(tuner: Any, cfg: StudyConfig, context: StudyContext, phase: str) -> None:
+    """Run a phase; if Ray aborts it, restore it from its last snapshot and go on."""
+    for attempt in range(DRIVER_RESTORES + 1):
+        try:
+            tuner.fit()
+            return
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # noqa: BLE001 - Ray wraps worker deaths in many types
+            restored = _restore_or_none(cfg, context, phase)
+            if attempt == DRIVER_RESTORES or restored is None:
+                raise
+            logger.warning(
+                "phase `%s` stopped by an error in Ray (%s); restoring it (%d of %d)",
+                phase, str(exc).splitlines()[0][:200], attempt + 1, DRIVER_RESTORES,
+            )
+            tuner = restored
 
 
 def _new_phase_tuner(

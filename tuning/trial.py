@@ -13,6 +13,8 @@ Optuna records them as pruned rather than learning a made-up value.
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import json
 import logging
 import math
@@ -298,8 +300,23 @@ def execute_trial(
         row["error"] += "\n" + traceback.format_exc(limit=-3)
         return _finish(recorder)
     finally:
-        if device.type == "cuda":
-            torch.cuda.empty_cache()
+        release_memory(device)
+
+
+def release_memory(device: torch.device) -> None:
+    """Hand freed memory back after a trial (actors are reused for the next one).
+
+    A trial allocates and frees many differently sized tensors; glibc keeps the freed pages, so
+    a reused Ray actor grew to 4-5 GB after ten trials although less than 1 GB was live.
+    ``malloc_trim`` returns them (measured: 1.9 GB -> 0.7 GB after five trials).
+    """
+    gc.collect()
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to trim
+        pass
 
 
 def _score_proxies(
