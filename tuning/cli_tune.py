@@ -20,6 +20,17 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     add("--preset", choices=sorted(PRESETS), default="demo", help="defaults to start from")
     add("--data", help="`synthetic` (default) or a dataset path (CSV dir, MSR dir, .npz)")
     add("--layout", help="layout name or JSON/YAML file, for data that does not carry one")
+    add(
+        "--data-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="reader option, repeatable (e.g. actions=[1,2,3] for MSR Action3D)",
+    )
+    add(
+        "--holdout-subjects",
+        help="comma-separated subjects kept out of the study for the final test",
+    )
     add("--num-samples", type=int, help="architectures to train (or score with --proxies-only)")
     add("--max-concurrent", type=int, help="trials at once (0: as many as resources allow)")
     add("--cpus-per-trial", type=float, help="CPUs per trial (also its torch threads)")
@@ -53,6 +64,13 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     add("--storage", help="results root: directory or URI (default ./zcnas_results)")
     add("--name", help="study name (default: study-<UTC time>)")
     add("--resume", metavar="NAME", help="continue the interrupted study NAME")
+    add(
+        "--final-test",
+        metavar="NAME",
+        help="retrain the best architectures of study NAME on all its subjects and test them "
+        "on its --holdout-subjects",
+    )
+    add("--top", type=int, default=1, help="architectures for --final-test (default 1)")
     add("--seed", type=int, help="study seed (default 0)")
     add("--no-report", action="store_true", help="skip the analysis report at the end")
     parser.set_defaults(handler=run)
@@ -68,20 +86,39 @@ def _config_from_args(args: argparse.Namespace) -> StudyConfig:
     overrides: dict[str, Any] = {name: getattr(args, name) for name in fields}
     if args.proxies:
         overrides["proxies"] = tuple(p.strip() for p in args.proxies.split(",") if p.strip())
+    if args.holdout_subjects:
+        overrides["holdout_subjects"] = tuple(
+            s.strip() for s in args.holdout_subjects.split(",") if s.strip()
+        )
+    overrides["data_options"] = parse_options(args.data_option)
     return StudyConfig.from_preset(args.preset, **overrides)
+
+
+def parse_options(items: list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` strings to a dict; values are read as YAML (numbers, lists, booleans).
+
+    Raises:
+        ValueError: For an item without ``=``.
+    """
+    import yaml
+
+    options: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--data-option `{item}` must look like KEY=VALUE")
+        options[key.strip()] = yaml.safe_load(value)
+    return options
 
 
 def run(args: argparse.Namespace) -> int:
     """Handler of `zcnas tune`."""
-    from tuning.results import ResultStore
-    from tuning.study import STUDY_FILE, run_study
+    from tuning.study import run_study
 
+    if args.final_test:
+        return _final_test(args)
     if args.resume:
-        storage = args.storage or StudyConfig().storage
-        saved = ResultStore(storage, args.resume).read_json(STUDY_FILE)
-        if saved is None:
-            raise ValueError(f"no study `{args.resume}` under {storage} to resume")
-        cfg = StudyConfig.from_dict(saved["config"]).replace(storage=storage)
+        cfg = _load_saved(args.storage, args.resume)
         summary = run_study(cfg, resume=True)
     else:
         cfg = _config_from_args(args)
@@ -97,6 +134,35 @@ def run(args: argparse.Namespace) -> int:
     print(f"results: {summary.directory}/trials (one Parquet file per trial)")
     if not args.no_report:
         _report(summary.directory, cfg)
+    return 0
+
+
+def _load_saved(storage: str | None, name: str) -> StudyConfig:
+    from tuning.results import ResultStore
+    from tuning.study import STUDY_FILE
+
+    storage = storage or StudyConfig().storage
+    saved = ResultStore(storage, name).read_json(STUDY_FILE)
+    if saved is None:
+        raise ValueError(f"no study `{name}` under {storage}")
+    return StudyConfig.from_dict(saved["config"]).replace(storage=storage)
+
+
+def _final_test(args: argparse.Namespace) -> int:
+    from tuning.final_test import RESULT_FILE, final_test
+
+    cfg = _load_saved(args.storage, args.final_test)
+    records = final_test(cfg, top=args.top, epochs=args.epochs, seed=args.seed)
+    for record in records:
+        accuracy = record["test_accuracy"]
+        auc = record["test_auc"]
+        print(
+            f"{record['arch_key']}: search val_auc {record['val_auc']:.3f} | held-out "
+            f"accuracy {accuracy if accuracy is None else f'{accuracy:.3f}'}, "
+            f"AUC {auc if auc is None else f'{auc:.3f}'} "
+            f"({record['test_recordings']} recordings, {record['epochs']} epochs)"
+        )
+    print(f"written to {cfg.storage}/{cfg.name}/{RESULT_FILE}")
     return 0
 
 

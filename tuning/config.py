@@ -48,6 +48,9 @@ class StudyConfig:
         storage: Results root: a local directory or a URI (``s3://bucket/prefix``).
         data: ``synthetic`` or a dataset path (tracker CSV directory, MSR Action3D directory,
             canonical ``.npz``).
+        data_options: Reader options (e.g. ``{"actions": [1, 2, 3]}`` for MSR Action3D).
+        holdout_subjects: Subjects kept out of the study entirely, for the final test of the
+            best architectures (MSR cross-subject protocol: ``s02 s04 s06 s08 s10``).
         layout: Layout name or file for data that does not carry one.
         preset: Name of the preset the other defaults came from.
         num_samples: Architectures the search trains (or scores, with `proxies_only`).
@@ -83,6 +86,8 @@ class StudyConfig:
     name: str = ""
     storage: str = "zcnas_results"
     data: str = "synthetic"
+    data_options: dict[str, Any] = field(default_factory=dict)
+    holdout_subjects: tuple[str, ...] = ()
     layout: str | None = None
     preset: str = "demo"
     num_samples: int = 6
@@ -147,6 +152,7 @@ class StudyConfig:
             raise ValueError(f"study.json has settings this version does not know: {unknown}")
         values = dict(data)
         values["proxies"] = tuple(values.get("proxies") or ())
+        values["holdout_subjects"] = tuple(values.get("holdout_subjects") or ())
         return cls(**values)
 
     def replace(self, **changes: Any) -> StudyConfig:

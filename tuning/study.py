@@ -75,17 +75,15 @@ def build_context(cfg: StudyConfig) -> StudyContext:
     Raises:
         ValueError: If the data cannot be used (one class only, too few windows, ...).
     """
-    from gcn_models.readers import load_dataset
     from gcn_models.space import SearchSpace, default_space
-    from gcn_models.splits import split_by_subject
+    from gcn_models.splits import split_by_subject, split_by_subjects
     from gcn_models.windows import default_window_config, make_eval_windows
     from tuning.training import TrainingConfig, ValidationSet
     from zero_cost import list_proxies, select_scoring_batch
 
-    options: dict[str, Any] = {}
-    if cfg.data == "synthetic":
-        options = {"subjects": cfg.synthetic_subjects, "seed": cfg.seed}
-    dataset = load_dataset(cfg.data, layout=cfg.layout, **options)
+    dataset = load_study_dataset(cfg)
+    if cfg.holdout_subjects:
+        dataset, _ = split_by_subjects(dataset, val_subjects=cfg.holdout_subjects)
     if dataset.num_classes < 2:
         raise ValueError(f"{cfg.data}: the data has {dataset.num_classes} class; need at least 2")
     train, val = split_by_subject(dataset, val_fraction=cfg.val_fraction, seed=cfg.seed)
@@ -139,6 +137,16 @@ def build_context(cfg: StudyConfig) -> StudyContext:
         gate_proxy=cfg.gate_proxy,
         proxy_names=proxies or tuple(list_proxies()),
     )
+
+
+def load_study_dataset(cfg: StudyConfig) -> Any:
+    """The study's whole dataset (held-out subjects included), preprocessed."""
+    from gcn_models.readers import load_dataset
+
+    options: dict[str, Any] = dict(cfg.data_options)
+    if cfg.data == "synthetic":
+        options = {"subjects": cfg.synthetic_subjects, "seed": cfg.seed, **options}
+    return load_dataset(cfg.data, layout=cfg.layout, **options)
 
 
 def _to_numpy(value: Any, dtype: Any) -> np.ndarray:
