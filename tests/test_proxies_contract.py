@@ -19,7 +19,7 @@ import torch
 from gcn_models.cost import count_flops, count_parameters
 from gcn_models.network import build_model
 from gcn_models.space import default_space
-from zero_cost import ProxyResult, ProxyWarning, compute_proxies, list_proxies
+from zero_cost import ProxyResult, ProxyWarning, compute_proxies, get_proxy_class, list_proxies
 
 NUM_ARCHS = 30
 BATCH = 8
@@ -129,6 +129,8 @@ def test_space_specific_expectations(scored: list[Scored]) -> None:
 
 
 def test_alone_equals_together(scored: list[Scored], one_thread: None) -> None:
+    # Exact, except that a loss backward that also builds grasp's graph rounds some float32
+    # operations differently (documented in zero_cost.passes.compute_loss_gradients).
     item = scored[0]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ProxyWarning)
@@ -137,4 +139,6 @@ def test_alone_equals_together(scored: list[Scored], one_thread: None) -> None:
             together = item.first[name]
             assert alone[name].status == together.status, name
             if together.status == "ok":
-                assert alone[name].score == together.score, name
+                uses_loss = "loss_gradients" in get_proxy_class(name).passes
+                tolerance = 1e-5 if uses_loss and name != "grasp" else 0.0
+                assert alone[name].score == pytest.approx(together.score, rel=tolerance), name

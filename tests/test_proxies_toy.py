@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from zero_cost import ProxyWarning, compute_proxies
-from zero_cost.proxies.nwot import agreement_kernel
+from zero_cost.activations import agreement_kernel
 
 torch.set_num_threads(1)
 

@@ -230,9 +230,15 @@ def test_scores_are_deterministic_and_independent_of_the_other_proxies() -> None
     together = compute_proxies(model, data, seed=3)
     again = compute_proxies(model, data, seed=3)
     assert together.scores == again.scores
+    without_grasp = [n for n in list_proxies() if n != "grasp"]
+    apart = compute_proxies(model, data, names=without_grasp, seed=3)
     for name in list_proxies():
         alone = compute_proxies(model, data, names=[name], seed=3)
-        assert alone[name].score == together[name].score, name
+        assert (
+            alone[name].score
+            == together[name].score
+            == (apart[name].score if name != "grasp" else together[name].score)
+        ), name
 
 
 def test_gradient_proxies_share_one_forward_and_backward() -> None:
@@ -246,6 +252,10 @@ def test_gradient_proxies_share_one_forward_and_backward() -> None:
     assert counts["backwards"] == 1 + 1  # the shared backward + grasp's double backward
     assert _count_passes(["grad_norm"]) == {"forwards": 2, "backwards": 1}
     assert _count_passes(["jacob_cov", "epe_nas"]) == {"forwards": 2, "backwards": 1}
+    assert _count_passes(["params", "nwot"]) == {"forwards": 2, "backwards": 0}
+    # loss gradients and input Jacobian are two backward passes from one shared forward
+    both = ["grad_norm", "fisher", "jacob_cov", "epe_nas", "nwot", "params"]
+    assert _count_passes(both) == {"forwards": 2, "backwards": 2}
 
 
 _COUNTS: dict[str, int] = {}

@@ -291,8 +291,7 @@ def compute_proxies(
         seed=seed,
         num_classes=0,
         extra_batch=extra,
-        capture_layer_outputs=any(p.needs_layer_outputs for p in proxies),
-        keep_loss_graph=any(p.needs_loss_graph for p in proxies),
+        captures=frozenset().union(*(p.captures for p in proxies)),
     )
     ctx.num_classes = _probe_num_classes(ctx)
     _check_labels(y, ctx.num_classes, "batch")

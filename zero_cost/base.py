@@ -43,9 +43,10 @@ class BaseProxy(abc.ABC):
         name: Registry name, also the ``zc_<name>`` column suffix.
         mode: Mode policy of the model copy the proxy runs (``train``: BN batch statistics,
             dropout off; ``eval``; ``bypass``: BN replaced by the identity; ``none``: no pass).
-        passes: Shared passes the proxy uses (``loss_gradients``, ``input_jacobian``).
-        needs_layer_outputs: Whether the shared loss pass must record layer outputs.
-        needs_loss_graph: Whether the shared loss pass must keep the graph of its gradients.
+        passes: Shared passes the proxy uses (``train_forward``, ``loss_gradients``,
+            ``input_jacobian``).
+        captures: What the shared passes must record for it (``layer_outputs``,
+            ``loss_graph``, ``activation_kernel``; see :mod:`zero_cost.passes`).
         extras: Suffixes of auxiliary values the proxy returns in a :class:`ProxyValue`.
         higher_is_better: The orientation the reference code assumes (``None``: not fixed).
         uses_labels: Whether the labels enter the score.
@@ -54,8 +55,7 @@ class BaseProxy(abc.ABC):
     name: ClassVar[str]
     mode: ClassVar[str] = "train"
     passes: ClassVar[tuple[str, ...]] = ()
-    needs_layer_outputs: ClassVar[bool] = False
-    needs_loss_graph: ClassVar[bool] = False
+    captures: ClassVar[frozenset[str]] = frozenset()
     extras: ClassVar[tuple[str, ...]] = ()
     higher_is_better: ClassVar[bool | None] = True
     uses_labels: ClassVar[bool] = False

@@ -29,8 +29,10 @@ from zero_cost.layers import LayerSet
 from zero_cost.model_io import working_copy
 from zero_cost.passes import (
     LossGradients,
+    TrainForward,
     compute_input_jacobian,
     compute_loss_gradients,
+    compute_train_forward,
 )
 
 logger = logging.getLogger(__name__)
@@ -67,10 +69,9 @@ class ScoringContext:
         layers: The parameters per-weight proxies sum over.
         seed: Seed for proxies that draw random numbers (use :meth:`generator`).
         num_classes: Number of logits the model returns.
-        capture_layer_outputs: Whether the shared loss pass records the outputs of the layer
-            set's modules and their gradients (fisher needs them).
-        keep_loss_graph: Whether the shared loss pass keeps the autograd graph of its
-            gradients (grasp needs it).
+        captures: What the shared passes record beyond their results, as declared by the
+            requested proxies (``BaseProxy.captures``): ``layer_outputs`` (fisher),
+            ``loss_graph`` (grasp), ``activation_kernel`` (nwot).
     """
 
     def __init__(
@@ -83,8 +84,7 @@ class ScoringContext:
         seed: int,
         num_classes: int,
         extra_batch: tuple[torch.Tensor, torch.Tensor] | None = None,
-        capture_layer_outputs: bool = False,
-        keep_loss_graph: bool = False,
+        captures: frozenset[str] = frozenset(),
     ) -> None:
         self.model = model
         self.x = x
@@ -93,8 +93,7 @@ class ScoringContext:
         self.layers = layers
         self.seed = seed
         self.num_classes = num_classes
-        self.capture_layer_outputs = capture_layer_outputs
-        self.keep_loss_graph = keep_loss_graph
+        self.captures = captures
         self._entries: dict[str, _SharedEntry] = {}
         self._frames: list[_Frame] = []
         self._proxy: str | None = None
@@ -124,8 +123,12 @@ class ScoringContext:
         """A fresh deep copy the calling proxy may modify (re-initialise, make absolute)."""
         return working_copy(self.model, self.device, policy)
 
+    def train_forward(self) -> TrainForward:
+        """The shared forward of the scoring batch (see :func:`compute_train_forward`)."""
+        return self.shared("train_forward", lambda: compute_train_forward(self))
+
     def loss_gradients(self) -> LossGradients:
-        """The shared cross-entropy forward+backward pass (see :func:`compute_loss_gradients`)."""
+        """The shared cross-entropy backward pass (see :func:`compute_loss_gradients`)."""
         return self.shared("loss_gradients", lambda: compute_loss_gradients(self))
 
     def input_jacobian(self) -> torch.Tensor:

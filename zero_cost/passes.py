@@ -1,11 +1,18 @@
 """Passes several proxies share: computed once per scoring run by :class:`ScoringContext`.
 
-* :func:`compute_loss_gradients`: one forward + one backward of the mean cross-entropy on the
-  scoring batch (``train`` policy). Used by grad_norm, snip, plain, fisher (which also needs the
-  recorded layer outputs), grasp (its gradient and the graph of its Hessian-vector product)
-  and params.
-* :func:`compute_input_jacobian`: one forward + one backward of the summed logits with respect
-  to the input (``train`` policy). Used by jacob_cov and epe_nas.
+* :func:`compute_train_forward`: one forward of the scoring batch through the ``train`` copy,
+  with gradients enabled for the parameters *and* the input, and the recorders proxies asked
+  for (layer outputs for fisher, the rectifier-code kernel for nwot). Its graph is kept so
+  both backward passes below start from it; params reads which parameters it reached.
+* :func:`compute_loss_gradients`: the backward of the mean cross-entropy from that forward.
+  Used by grad_norm, snip, plain, fisher, grasp (its gradient and the graph of its
+  Hessian-vector product).
+* :func:`compute_input_jacobian`: the backward of the summed logits to the input from the same
+  forward. Used by jacob_cov and epe_nas.
+
+The forward values, and so every score, are the same whichever of these passes a run needs.
+What a run asks for is declared by the proxies (``BaseProxy.captures``) and collected in
+``ScoringContext.captures``: ``layer_outputs``, ``loss_graph``, ``activation_kernel``.
 """
 
 from __future__ import annotations
@@ -19,8 +26,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from zero_cost.activations import KernelRecorder
 from zero_cost.layers import SelectedParameter
-from zero_cost.model_io import count_used_parameters, logits_of
+from zero_cost.model_io import logits_of
 
 if TYPE_CHECKING:
     from zero_cost.context import ScoringContext
@@ -29,8 +37,31 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class TrainForward:
+    """Result of the shared forward pass.
+
+    Attributes:
+        model: The ``train`` working copy it ran on.
+        x: The scoring inputs as a leaf that requires grad, shape (N, C, T, V).
+        logits: The logits (N, classes), attached to the graph.
+        layer_outputs: ``(module, output)`` of every layer-set module call, attached, when
+            ``layer_outputs`` was captured; else empty.
+        activation_kernel: Summed agreement kernel (N, N) of the rectifier input codes when
+            ``activation_kernel`` was captured and rectifiers ran; else ``None``.
+        rectifier_calls: Rectifier calls seen by the kernel recorder.
+    """
+
+    model: nn.Module
+    x: torch.Tensor
+    logits: torch.Tensor
+    layer_outputs: list[tuple[nn.Module, torch.Tensor]]
+    activation_kernel: torch.Tensor | None
+    rectifier_calls: int
+
+
+@dataclass(frozen=True)
 class LayerOutput:
-    """One call of a layer-set module recorded during the shared loss pass.
+    """One call of a layer-set module recorded during the shared forward.
 
     Attributes:
         module: The module (of the shared ``train`` working copy).
@@ -46,16 +77,15 @@ class LayerOutput:
 
 @dataclass(frozen=True)
 class LossGradients:
-    """Result of the shared loss pass.
+    """Result of the shared loss backward.
 
     Attributes:
         model: The ``train`` working copy the pass ran on.
         selected: The layer set's parameters of that copy.
         gradients: dL/dW for each selected tensor (detached; ``None`` if L does not depend on it).
         graph_gradients: The same gradients still attached to their autograd graph (for a
-            Hessian-vector product), or ``None`` unless a proxy asked for them.
-        layer_outputs: Recorded layer outputs, empty unless a proxy asked for them.
-        used_parameters: Scalar parameters the logits depend on (see ``count_used_parameters``).
+            Hessian-vector product), or ``None`` unless ``loss_graph`` was captured.
+        layer_outputs: Recorded layer outputs with their gradients, empty unless captured.
         loss: The mean cross-entropy L of the batch (nats).
     """
 
@@ -64,7 +94,6 @@ class LossGradients:
     gradients: list[torch.Tensor | None]
     graph_gradients: list[torch.Tensor | None] | None
     layer_outputs: list[LayerOutput]
-    used_parameters: int
     loss: float
 
 
@@ -102,52 +131,67 @@ def cross_entropy_of(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torc
     return loss
 
 
-def compute_loss_gradients(ctx: ScoringContext) -> LossGradients:
-    """Forward the scoring batch, backpropagate the mean cross-entropy once.
-
-    Gradients are taken with :func:`torch.autograd.grad`, so no ``.grad`` attribute is set.
-    The backward always builds its own graph (``create_graph=True``): then grasp can reuse it
-    for its Hessian-vector product instead of repeating the forward and backward, and the
-    gradients every other proxy sees are the same float values whether grasp runs or not.
-    The graph is kept only when ``ctx.keep_loss_graph`` is set.
-    """
+def compute_train_forward(ctx: ScoringContext) -> TrainForward:
+    """Forward the scoring batch through the ``train`` copy, recording what was asked for."""
     model = ctx.working_copy("train")
-    selected = ctx.layers.select(model)
     records: list[tuple[nn.Module, torch.Tensor]] = []
     handles = []
-    if ctx.capture_layer_outputs:
+    kernel = KernelRecorder()
+    if "layer_outputs" in ctx.captures:
         for module in ctx.layers.layer_modules(model):
             handles.append(module.register_forward_hook(partial(_record_output, records)))
+    if "activation_kernel" in ctx.captures:
+        kernel.attach(model)
+    x = ctx.x.detach().clone().requires_grad_(True)
     try:
         with torch.enable_grad():
-            logits = logits_of(model(ctx.x))
-            loss = F.cross_entropy(logits, ctx.y)
+            logits = logits_of(model(x))
     finally:
         for handle in handles:
             handle.remove()
+        kernel.detach()
+    return TrainForward(model, x, logits, records, kernel.kernel, kernel.calls)
+
+
+def compute_loss_gradients(ctx: ScoringContext) -> LossGradients:
+    """Backpropagate the mean cross-entropy of the shared forward once.
+
+    Gradients are taken with :func:`torch.autograd.grad`, so no ``.grad`` attribute is set.
+    When ``loss_graph`` is captured (grasp runs), the backward builds its own graph
+    (``create_graph=True``), so grasp's Hessian-vector product reuses this forward and backward
+    instead of repeating them. Such a backward rounds some float32 operations differently:
+    gradients then agree with a plain backward to about 1e-6 relative, not bit for bit. It is
+    not the default because it costs up to twice a plain backward (grouped convolutions).
+    """
+    forward = ctx.train_forward()
+    keep_graph = "loss_graph" in ctx.captures
+    selected = ctx.layers.select(forward.model)
+    with torch.enable_grad():
+        loss = F.cross_entropy(forward.logits, ctx.y)
     if not loss.requires_grad:
         raise RuntimeError("the loss does not depend on any trainable parameter")
-    used = count_used_parameters(logits, model)
+    records = forward.layer_outputs
     targets = [p.tensor for p in selected] + [activation for _, activation in records]
-    grads = torch.autograd.grad(loss, targets, allow_unused=True, create_graph=True)
+    grads = torch.autograd.grad(
+        loss, targets, allow_unused=True, retain_graph=True, create_graph=keep_graph
+    )
     n_params = len(selected)
     layer_outputs = [
         LayerOutput(module, activation.detach(), _detached(grad))
         for (module, activation), grad in zip(records, grads[n_params:], strict=True)
     ]
     return LossGradients(
-        model=model,
+        model=forward.model,
         selected=selected,
         gradients=[_detached(g) for g in grads[:n_params]],
-        graph_gradients=list(grads[:n_params]) if ctx.keep_loss_graph else None,
+        graph_gradients=list(grads[:n_params]) if keep_graph else None,
         layer_outputs=layer_outputs,
-        used_parameters=used,
         loss=float(loss.detach()),
     )
 
 
 def compute_input_jacobian(ctx: ScoringContext) -> torch.Tensor:
-    """Input gradient of the summed logits, one row per sample.
+    """Input gradient of the summed logits of the shared forward, one row per sample.
 
     J[n] = d(sum_{m,k} logits[m, k]) / d x[n], flattened (Mellor et al. 2020, v1 "Jacobian
     covariance"). With BatchNorm in train mode a row also carries cross-sample terms, as in the
@@ -156,13 +200,13 @@ def compute_input_jacobian(ctx: ScoringContext) -> torch.Tensor:
     Returns:
         J, shape (N, D) with D = C*T*V, float64, on the batch's device.
     """
-    model = ctx.working_copy("train")
-    x = ctx.x.detach().clone().requires_grad_(True)
-    with torch.enable_grad():
-        logits = logits_of(model(x))
+    forward = ctx.train_forward()
+    x = forward.x
     jacobian = None
-    if logits.requires_grad:
-        (jacobian,) = torch.autograd.grad(logits.sum(), x, allow_unused=True)
+    if forward.logits.requires_grad:
+        (jacobian,) = torch.autograd.grad(
+            forward.logits.sum(), x, allow_unused=True, retain_graph=True
+        )
     if jacobian is None:
         jacobian = torch.zeros_like(x)
     return jacobian.reshape(x.shape[0], -1).to(torch.float64)

@@ -66,7 +66,7 @@ class EpeNas(BaseProxy):
 
     name = "epe_nas"
     mode = "train"
-    passes = ("input_jacobian",)
+    passes = ("train_forward", "input_jacobian")
     uses_labels = True
 
     def score(self, ctx: ScoringContext) -> float:

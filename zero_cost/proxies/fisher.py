@@ -48,8 +48,8 @@ class Fisher(BaseProxy):
 
     name = "fisher"
     mode = "train"
-    passes = ("loss_gradients",)
-    needs_layer_outputs = True
+    passes = ("train_forward", "loss_gradients")
+    captures = frozenset({"layer_outputs"})
     uses_labels = True
 
     def score(self, ctx: ScoringContext) -> float:
@@ -57,6 +57,6 @@ class Fisher(BaseProxy):
         result = ctx.loss_gradients()
         if not result.layer_outputs and ctx.layers.layer_modules(result.model):
             raise RuntimeError(
-                "fisher needs the layer outputs of the shared loss pass, but none were recorded"
+                "fisher needs the layer outputs of the shared forward, but none were recorded"
             )
         return total(channel_fisher(record) for record in result.layer_outputs)

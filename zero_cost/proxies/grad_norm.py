@@ -23,7 +23,7 @@ class GradNorm(BaseProxy):
 
     name = "grad_norm"
     mode = "train"
-    passes = ("loss_gradients",)
+    passes = ("train_forward", "loss_gradients")
     uses_labels = True
 
     def score(self, ctx: ScoringContext) -> float:

@@ -32,8 +32,8 @@ class Grasp(BaseProxy):
 
     name = "grasp"
     mode = "train"
-    passes = ("loss_gradients",)
-    needs_loss_graph = True
+    passes = ("train_forward", "loss_gradients")
+    captures = frozenset({"loss_graph"})
     uses_labels = True
 
     def score(self, ctx: ScoringContext) -> float:

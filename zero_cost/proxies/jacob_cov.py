@@ -57,7 +57,7 @@ class JacobCov(BaseProxy):
 
     name = "jacob_cov"
     mode = "train"
-    passes = ("input_jacobian",)
+    passes = ("train_forward", "input_jacobian")
 
     def score(self, ctx: ScoringContext) -> float:
         """-sum(ln(lambda + k) + 1/(lambda + k)) over the eigenvalues of corrcoef(J)."""

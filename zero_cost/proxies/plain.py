@@ -22,7 +22,7 @@ class Plain(BaseProxy):
 
     name = "plain"
     mode = "train"
-    passes = ("loss_gradients",)
+    passes = ("train_forward", "loss_gradients")
     higher_is_better = None
     uses_labels = True
 

@@ -24,7 +24,7 @@ class Snip(BaseProxy):
 
     name = "snip"
     mode = "train"
-    passes = ("loss_gradients",)
+    passes = ("train_forward", "loss_gradients")
     uses_labels = True
 
     def score(self, ctx: ScoringContext) -> float:
