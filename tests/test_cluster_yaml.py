@@ -43,8 +43,10 @@ def test_setup_installs_the_project(config):
         lambda c: c["available_node_types"]["worker.gpu"]["resources"].update(GPU=0.5),
         lambda c: c.update(head_node_type="head.missing"),
         lambda c: c.update(setup_command=["typo"]),
-        lambda c: c.update(max_workers=1)
-        or c["available_node_types"]["worker.gpu"].update(min_workers=2),
+        lambda c: (
+            c.update(max_workers=1)
+            or c["available_node_types"]["worker.gpu"].update(min_workers=2)
+        ),
     ],
     ids=["fractional-gpu", "unknown-head-type", "top-level-typo", "min-above-max"],
 )

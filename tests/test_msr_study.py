@@ -32,8 +32,11 @@ temporal_kernel_size: [3]
 
 def _zcnas(*args):
     return subprocess.run(
-        [sys.executable, "-m", "tuning.cli", *args], cwd=REPO, capture_output=True,
-        text=True, timeout=900,
+        [sys.executable, "-m", "tuning.cli", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
 
 
@@ -41,12 +44,39 @@ def test_three_trial_study_on_msr_subset_with_report_and_final_test(tmp_path):
     space = tmp_path / "space.yaml"
     space.write_text(TINY_SPACE)
     run = _zcnas(
-        "tune", "--data", str(MSR), "--data-option", "actions=[1,2,14]",
-        "--holdout-subjects", "s02,s04,s06,s08,s10", "--val-fraction", "0.4",
-        "--num-samples", "3", "--sampler", "random", "--replicate", "0", "--epochs", "2",
-        "--batch-size", "8", "--scoring-batch", "12", "--window", "16",
-        "--proxies", "snip,synflow,jacob_cov,params,flops", "--space", str(space),
-        "--storage", str(tmp_path), "--name", "msr", "--max-concurrent", "2",
+        "tune",
+        "--data",
+        str(MSR),
+        "--data-option",
+        "actions=[1,2,14]",
+        "--holdout-subjects",
+        "s02,s04,s06,s08,s10",
+        "--val-fraction",
+        "0.4",
+        "--num-samples",
+        "3",
+        "--sampler",
+        "random",
+        "--replicate",
+        "0",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "8",
+        "--scoring-batch",
+        "12",
+        "--window",
+        "16",
+        "--proxies",
+        "snip,synflow,jacob_cov,params,flops",
+        "--space",
+        str(space),
+        "--storage",
+        str(tmp_path),
+        "--name",
+        "msr",
+        "--max-concurrent",
+        "2",
     )
     assert run.returncode == 0, run.stdout + run.stderr
     rows = pd.read_parquet(tmp_path / "msr" / "trials")

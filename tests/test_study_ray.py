@@ -34,7 +34,9 @@ temporal_kernel_size: [3]
 bottleneck_factor: [2]
 """
 
-ONE_ARCH_SPACE = TINY_SPACE + """
+ONE_ARCH_SPACE = (
+    TINY_SPACE
+    + """
 graph: [dis2]
 initial_block_type: [basic]
 initial_residual: ["null"]
@@ -47,6 +49,7 @@ nonlinearity: [relu]
 attention: ["null"]
 pool: [global]
 """
+)
 
 TINY = {
     "window": 16,
@@ -62,9 +65,25 @@ TINY = {
 }
 
 TINY_FLAGS = [
-    "--window", "16", "--epochs", "1", "--synthetic-subjects", "12", "--batch-size", "8",
-    "--scoring-batch", "8", "--proxies", "grad_norm,snip,synflow,jacob_cov,params,flops",
-    "--replicate", "0", "--cpus-per-trial", "1", "--val-fraction", "0.34", "--no-report",
+    "--window",
+    "16",
+    "--epochs",
+    "1",
+    "--synthetic-subjects",
+    "12",
+    "--batch-size",
+    "8",
+    "--scoring-batch",
+    "8",
+    "--proxies",
+    "grad_norm,snip,synflow,jacob_cov,params,flops",
+    "--replicate",
+    "0",
+    "--cpus-per-trial",
+    "1",
+    "--val-fraction",
+    "0.34",
+    "--no-report",
 ]
 
 
@@ -80,8 +99,12 @@ def ray_session():
     import ray
 
     if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-                 object_store_memory=256 * 1024**2)
+        ray.init(
+            num_cpus=2,
+            include_dashboard=False,
+            log_to_driver=False,
+            object_store_memory=256 * 1024**2,
+        )
     yield
     ray.shutdown()
 
@@ -94,8 +117,13 @@ def _cli(args, env=None, **kwargs):
     full_env = {**os.environ, **(env or {})}
     return subprocess.Popen(
         [sys.executable, "-m", "tuning", *args],
-        cwd=REPO, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True, start_new_session=True, **kwargs,
+        cwd=REPO,
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        **kwargs,
     )
 
 
@@ -109,16 +137,24 @@ def _kill_group(proc):
 
 def _cleanup_ray_processes():
     """A SIGKILLed driver leaves raylet/gcs/workers behind: stop what the tests started."""
-    subprocess.run([sys.executable, "-m", "ray.scripts.scripts", "stop", "--force"],
-                   capture_output=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "-m", "ray.scripts.scripts", "stop", "--force"],
+        capture_output=True,
+        timeout=120,
+    )
 
 
 def test_study_of_eight_trials_writes_eight_rows(tmp_path, space_file, ray_session):
     from tuning.study import run_study
 
     cfg = StudyConfig.from_preset(
-        "demo", name="eight", storage=str(tmp_path), num_samples=8, space_file=str(space_file),
-        sampler="random", **TINY,
+        "demo",
+        name="eight",
+        storage=str(tmp_path),
+        num_samples=8,
+        space_file=str(space_file),
+        sampler="random",
+        **TINY,
     )
     summary = run_study(cfg)
     rows = _rows(tmp_path, "eight")
@@ -142,7 +178,11 @@ def test_identical_architectures_are_not_retrained(tmp_path, ray_session):
     space = tmp_path / "one.yaml"
     space.write_text(ONE_ARCH_SPACE)
     cfg = StudyConfig.from_preset(
-        "demo", name="repeats", storage=str(tmp_path), num_samples=3, space_file=str(space),
+        "demo",
+        name="repeats",
+        storage=str(tmp_path),
+        num_samples=3,
+        space_file=str(space),
         **{**TINY, "max_concurrent": 1},
     )
     run_study(cfg)
@@ -160,8 +200,15 @@ def test_proxy_gate_prunes_with_proxies_kept(tmp_path, space_file, ray_session):
     from tuning.study import run_study
 
     cfg = StudyConfig.from_preset(
-        "demo", name="gate", storage=str(tmp_path), num_samples=9, space_file=str(space_file),
-        sampler="random", proxy_gate=0.95, gate_proxy="snip", **{**TINY, "max_concurrent": 1},
+        "demo",
+        name="gate",
+        storage=str(tmp_path),
+        num_samples=9,
+        space_file=str(space_file),
+        sampler="random",
+        proxy_gate=0.95,
+        gate_proxy="snip",
+        **{**TINY, "max_concurrent": 1},
     )
     summary = run_study(cfg)
     rows = _rows(tmp_path, "gate")
@@ -174,11 +221,23 @@ def test_proxy_gate_prunes_with_proxies_kept(tmp_path, space_file, ray_session):
 
 
 def test_failing_trials_are_recorded_and_the_study_goes_on(tmp_path, space_file):
-    space_file.write_text(TINY_SPACE + "attention: [\"null\", frame]\n")
+    space_file.write_text(TINY_SPACE + 'attention: ["null", frame]\n')
     proc = _cli(
-        ["--name", "faults", "--storage", str(tmp_path), "--num-samples", "6",
-         "--sampler", "random", "--space", str(space_file), "--max-concurrent", "2",
-         *TINY_FLAGS],
+        [
+            "--name",
+            "faults",
+            "--storage",
+            str(tmp_path),
+            "--num-samples",
+            "6",
+            "--sampler",
+            "random",
+            "--space",
+            str(space_file),
+            "--max-concurrent",
+            "2",
+            *TINY_FLAGS,
+        ],
         env={"ZCNAS_INJECT_FAILURE_IF": "attention=frame"},
     )
     try:
@@ -196,9 +255,23 @@ def test_failing_trials_are_recorded_and_the_study_goes_on(tmp_path, space_file)
 
 
 def test_hard_killed_driver_resumes_with_every_trial_once(tmp_path, space_file):
-    args = ["--name", "killed", "--storage", str(tmp_path), "--num-samples", "6",
-            "--sampler", "random", "--space", str(space_file), "--max-concurrent", "1",
-            "--epochs", "3", *TINY_FLAGS]
+    args = [
+        "--name",
+        "killed",
+        "--storage",
+        str(tmp_path),
+        "--num-samples",
+        "6",
+        "--sampler",
+        "random",
+        "--space",
+        str(space_file),
+        "--max-concurrent",
+        "1",
+        "--epochs",
+        "3",
+        *TINY_FLAGS,
+    ]
     proc = _cli(args)
     try:
         deadline = time.monotonic() + 300
@@ -269,8 +342,12 @@ def test_removed_worker_node_retries_the_trial_once(tmp_path, space_file):
     remover.start()
     try:
         cfg = StudyConfig.from_preset(
-            "demo", name="nodes", storage=str(tmp_path), num_samples=1,
-            space_file=str(space_file), max_failures=3,
+            "demo",
+            name="nodes",
+            storage=str(tmp_path),
+            num_samples=1,
+            space_file=str(space_file),
+            max_failures=3,
             **{**TINY, "epochs": 30, "max_concurrent": 1},
         )
         run_study(cfg)

@@ -49,8 +49,9 @@ def test_auc_with_one_class_is_nan_not_a_number_made_up():
 class _Tiny(nn.Module):
     def __init__(self, in_features, classes=2):
         super().__init__()
-        self.net = nn.Sequential(nn.Flatten(), nn.Linear(in_features, 16), nn.ReLU(),
-                                 nn.Linear(16, classes))
+        self.net = nn.Sequential(
+            nn.Flatten(), nn.Linear(in_features, 16), nn.ReLU(), nn.Linear(16, classes)
+        )
 
     def forward(self, x):
         logits = self.net(x)
@@ -72,9 +73,13 @@ def test_training_learns_a_separable_task_and_tracks_best_epoch():
     validation = ValidationSet(x=xv, groups=np.arange(64), labels=yv, num_classes=2)
     seen = []
     outcome = train_model(
-        _Tiny(24), lambda epoch: (xt, yt), validation,
+        _Tiny(24),
+        lambda epoch: (xt, yt),
+        validation,
         TrainingConfig(epochs=5, batch_size=16, learning_rate=0.05),
-        device=torch.device("cpu"), seed=0, on_epoch=lambda r: seen.append(r.epoch),
+        device=torch.device("cpu"),
+        seed=0,
+        on_epoch=lambda r: seen.append(r.epoch),
     )
     assert seen == [1, 2, 3, 4, 5]
     assert outcome.val_auc > 0.9
@@ -90,9 +95,12 @@ def test_critical_epochs_stop_a_weak_run():
     yv = rng.integers(0, 2, 32)
     validation = ValidationSet(x=xv, groups=np.arange(32), labels=yv, num_classes=2)
     outcome = train_model(
-        _Tiny(24), lambda epoch: (xt, yt), validation,
+        _Tiny(24),
+        lambda epoch: (xt, yt),
+        validation,
         TrainingConfig(epochs=10, batch_size=16, critical_epochs=((2, 0.999),)),
-        device=torch.device("cpu"), seed=0,
+        device=torch.device("cpu"),
+        seed=0,
     )
     assert outcome.epochs == 2 and outcome.stopped_early
 
@@ -102,8 +110,14 @@ def test_nan_loss_raises_a_clear_error():
     xt[:] = np.nan
     validation = ValidationSet(x=xt[:8], groups=np.arange(8), labels=yt[:8], num_classes=2)
     with pytest.raises(FloatingPointError, match="epoch 1"):
-        train_model(_Tiny(24), lambda e: (xt, yt), validation,
-                    TrainingConfig(epochs=1, batch_size=16), device=torch.device("cpu"), seed=0)
+        train_model(
+            _Tiny(24),
+            lambda e: (xt, yt),
+            validation,
+            TrainingConfig(epochs=1, batch_size=16),
+            device=torch.device("cpu"),
+            seed=0,
+        )
 
 
 def test_batch_size_one_is_refused():
