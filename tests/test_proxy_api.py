@@ -230,6 +230,8 @@ def test_scores_are_deterministic_and_independent_of_the_other_proxies() -> None
     together = compute_proxies(model, data, seed=3)
     again = compute_proxies(model, data, seed=3)
     assert together.scores == again.scores
+    backwards = compute_proxies(model, data, names=list_proxies()[::-1], seed=3)
+    assert backwards.scores == together.scores  # the order proxies run in changes nothing
     without_grasp = [n for n in list_proxies() if n != "grasp"]
     apart = compute_proxies(model, data, names=without_grasp, seed=3)
     for name in list_proxies():

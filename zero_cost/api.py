@@ -6,8 +6,8 @@
 
 Checks made before any proxy runs (each failure is a ``ValueError`` naming the problem): a known
 proxy name, a model with parameters, a layer set that selects some of them, a batch ``(x, y)``
-with N >= 2 finite samples that the model accepts (probed with a forward of two samples in eval
-mode on a copy), logits of shape (N, classes) and labels in ``0..classes-1``.
+with N >= 2 finite samples that the model accepts (probed with a forward of two samples on a
+working copy), logits of shape (N, classes) and labels in ``0..classes-1``.
 
 Then each proxy runs in turn. A proxy that raises gets status ``failed`` (score NaN, the error
 text kept) and does not stop the others; a NaN/inf score, or a proxy that declares its score
@@ -173,10 +173,14 @@ def _as_batch(batch: object, what: str) -> tuple[torch.Tensor, torch.Tensor]:
     return x, y.to(device=x.device, dtype=torch.long)
 
 
-def _probe_num_classes(ctx: ScoringContext) -> int:
-    """Run two samples through the shared eval copy; return the number of logits."""
+def _probe_num_classes(ctx: ScoringContext, policy: str) -> int:
+    """Run two samples through a shared working copy; return the number of logits.
+
+    The copy is the ``eval`` one when a requested proxy needs it anyway, else the ``train``
+    one (whose running statistics no train-mode pass reads), so no extra copy is made.
+    """
     x = ctx.x
-    probe = ctx.working_copy("eval")
+    probe = ctx.working_copy(policy)
     try:
         with torch.no_grad():
             logits = logits_of(probe(x[:2]))
@@ -293,7 +297,8 @@ def compute_proxies(
         extra_batch=extra,
         captures=frozenset().union(*(p.captures for p in proxies)),
     )
-    ctx.num_classes = _probe_num_classes(ctx)
+    probe_policy = "eval" if any(p.mode == "eval" for p in proxies) else "train"
+    ctx.num_classes = _probe_num_classes(ctx, probe_policy)
     _check_labels(y, ctx.num_classes, "batch")
     if extra is not None:
         _check_labels(extra[1], ctx.num_classes, "extra_batch")

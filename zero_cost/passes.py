@@ -98,20 +98,44 @@ class LossGradients:
 
 
 def _record_output(
-    records: list[tuple[nn.Module, torch.Tensor]],
+    records: list[tuple[nn.Module, torch.Tensor, int]],
+    copy_downstream: bool,
     module: nn.Module,
     inputs: tuple[torch.Tensor, ...],
     output: torch.Tensor,
 ) -> torch.Tensor | None:
-    """Forward hook: keep the output and hand a copy downstream.
+    """Forward hook: keep a layer's output (and its version counter).
 
-    Downstream in-place operations (``ReLU(inplace=True)``) then modify the copy, so the
-    recorded tensor and its gradient stay those of the layer output itself.
+    With ``copy_downstream`` the hook hands a copy downstream, so in-place operations that
+    follow (``ReLU(inplace=True)``) modify the copy and the recorded tensor and its gradient
+    stay those of the layer output itself.
     """
     if not isinstance(output, torch.Tensor) or not output.requires_grad:
         return None
-    records.append((module, output))
-    return output.clone()
+    records.append((module, output, output._version))
+    return output.clone() if copy_downstream else None
+
+
+def _forward_recording(
+    ctx: ScoringContext, model: nn.Module, copy_downstream: bool
+) -> tuple[torch.Tensor, torch.Tensor, list, KernelRecorder]:
+    records: list[tuple[nn.Module, torch.Tensor, int]] = []
+    handles = []
+    kernel = KernelRecorder()
+    if "layer_outputs" in ctx.captures:
+        hook = partial(_record_output, records, copy_downstream)
+        handles = [m.register_forward_hook(hook) for m in ctx.layers.layer_modules(model)]
+    if "activation_kernel" in ctx.captures:
+        kernel.attach(model)
+    x = ctx.x.detach().clone().requires_grad_(True)
+    try:
+        with torch.enable_grad():
+            logits = logits_of(model(x))
+    finally:
+        for handle in handles:
+            handle.remove()
+        kernel.detach()
+    return x, logits, records, kernel
 
 
 def _detached(tensor: torch.Tensor | None) -> torch.Tensor | None:
@@ -132,25 +156,19 @@ def cross_entropy_of(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torc
 
 
 def compute_train_forward(ctx: ScoringContext) -> TrainForward:
-    """Forward the scoring batch through the ``train`` copy, recording what was asked for."""
+    """Forward the scoring batch through the ``train`` copy, recording what was asked for.
+
+    Layer outputs are recorded without copying them; if an in-place operation changed one
+    later in the forward (its version counter moved), the forward is run again with copies
+    handed downstream, so the recorded outputs are always the layers' own.
+    """
     model = ctx.working_copy("train")
-    records: list[tuple[nn.Module, torch.Tensor]] = []
-    handles = []
-    kernel = KernelRecorder()
-    if "layer_outputs" in ctx.captures:
-        for module in ctx.layers.layer_modules(model):
-            handles.append(module.register_forward_hook(partial(_record_output, records)))
-    if "activation_kernel" in ctx.captures:
-        kernel.attach(model)
-    x = ctx.x.detach().clone().requires_grad_(True)
-    try:
-        with torch.enable_grad():
-            logits = logits_of(model(x))
-    finally:
-        for handle in handles:
-            handle.remove()
-        kernel.detach()
-    return TrainForward(model, x, logits, records, kernel.kernel, kernel.calls)
+    x, logits, records, kernel = _forward_recording(ctx, model, copy_downstream=False)
+    if any(output._version != version for _, output, version in records):
+        logger.debug("a layer output is modified in place downstream; recording copies")
+        x, logits, records, kernel = _forward_recording(ctx, model, copy_downstream=True)
+    layer_outputs = [(module, output) for module, output, _ in records]
+    return TrainForward(model, x, logits, layer_outputs, kernel.kernel, kernel.calls)
 
 
 def compute_loss_gradients(ctx: ScoringContext) -> LossGradients:

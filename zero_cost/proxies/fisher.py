@@ -35,11 +35,12 @@ def channel_fisher(record: LayerOutput) -> torch.Tensor:
         return torch.zeros((), dtype=torch.float64, device=activation.device)
     weight = record.module.weight
     fan_in = weight[0].numel()
-    product = (activation * gradient).to(torch.float64)
+    product = activation * gradient
     if isinstance(record.module, nn.Linear):
         product = product.movedim(-1, 1)  # channels of a linear output are its last dim
+    # Sum over positions in the activations' precision, then square and average in float64.
     per_sample_channel = product.reshape(product.shape[0], product.shape[1], -1).sum(dim=2)
-    return 0.5 * per_sample_channel.pow(2).mean(dim=0).sum() * fan_in
+    return 0.5 * per_sample_channel.to(torch.float64).pow(2).mean(dim=0).sum() * fan_in
 
 
 @register_proxy
