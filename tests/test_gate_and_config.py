@@ -63,3 +63,10 @@ def test_nsga2_sampler_survives_pickling():
     assert clone._thread_lock is not None
     with pytest.raises(ValueError, match="unknown sampler"):
         create_sampler("cmaes", seed=0)
+
+
+def test_relative_storage_is_made_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cfg = StudyConfig.from_preset("demo", name="x", storage="results")
+    assert cfg.storage == str(tmp_path / "results")
+    assert StudyConfig.from_preset("demo", name="x", storage="s3://b/p").storage == "s3://b/p"

@@ -113,11 +113,11 @@ def _rows(storage, name) -> pd.DataFrame:
     return ResultStore(str(storage), name).read_rows()
 
 
-def _cli(args, env=None, **kwargs):
+def _cli(args, env=None, cwd=REPO, **kwargs):
     full_env = {**os.environ, **(env or {})}
     return subprocess.Popen(
         [sys.executable, "-m", "tuning", *args],
-        cwd=REPO,
+        cwd=cwd,
         env=full_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -227,7 +227,7 @@ def test_failing_trials_are_recorded_and_the_study_goes_on(tmp_path, space_file)
             "--name",
             "faults",
             "--storage",
-            str(tmp_path),
+            "results",  # relative to the driver's directory, which Ray workers do not share
             "--num-samples",
             "6",
             "--sampler",
@@ -239,13 +239,14 @@ def test_failing_trials_are_recorded_and_the_study_goes_on(tmp_path, space_file)
             *TINY_FLAGS,
         ],
         env={"ZCNAS_INJECT_FAILURE_IF": "attention=frame"},
+        cwd=tmp_path,
     )
     try:
         out, _ = proc.communicate(timeout=600)
     finally:
         _kill_group(proc)
     assert proc.returncode == 0, out
-    rows = _rows(tmp_path, "faults")
+    rows = _rows(tmp_path / "results", "faults")
     assert len(rows) == 6
     frame = rows["arch_attention"] == "frame"
     assert frame.any() and (~frame).any(), "seeded random sampler should draw both values"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -45,7 +46,8 @@ class StudyConfig:
 
     Attributes:
         name: Study name (directory under `storage`).
-        storage: Results root: a local directory or a URI (``s3://bucket/prefix``).
+        storage: Results root: a local directory (made absolute) or a URI
+            (``s3://bucket/prefix``).
         data: ``synthetic`` or a dataset path (tracker CSV directory, MSR Action3D directory,
             canonical ``.npz``).
         data_options: Reader options (e.g. ``{"actions": [1, 2, 3]}`` for MSR Action3D).
@@ -120,6 +122,10 @@ class StudyConfig:
 
     def __post_init__(self) -> None:
         _validate(self)
+        if "://" not in self.storage:
+            # Ray workers run in other directories: a relative path would put their rows
+            # somewhere else than the driver looks.
+            object.__setattr__(self, "storage", os.path.abspath(os.path.expanduser(self.storage)))
 
     @classmethod
     def from_preset(cls, preset: str = "demo", **overrides: Any) -> StudyConfig:
