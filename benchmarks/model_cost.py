@@ -117,9 +117,7 @@ def main() -> None:
         )
 
     print()
-    print(
-        f"{len(rows)} architectures, input {shape[1:]} (C, T, V), training batch {args.batch}"
-    )
+    print(f"{len(rows)} architectures, input {shape[1:]} (C, T, V), training batch {args.batch}")
     print(f"{'':<22}{'median':>14}{'p90':>14}{'max':>14}")
     print(summarise("parameters", [r["params"] for r in rows], ",.0f"))
     print(summarise("MFLOPs (batch 1)", [r["flops"] / 1e6 for r in rows], ",.1f"))

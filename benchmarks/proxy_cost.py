@@ -29,6 +29,7 @@ import time
 import warnings
 
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
 
@@ -149,6 +150,8 @@ def main() -> None:
         row["all"] = wall / step
         row["cpu_all"] = cpu / step_cpu
         rows.append(row)
+        if args.csv:  # after every architecture, so a long run that dies keeps its rows
+            pd.DataFrame(rows).to_csv(args.csv, index=False)
         print(
             f"{index:3d} {row['arch_key']} step {step:6.2f} s  all {row['all']:5.2f}  "
             f"grasp {alone['grasp']:5.2f}  max single "
@@ -161,9 +164,6 @@ def main() -> None:
         print_table(rows, names, prefix="cpu_", title="process CPU time / training step")
     print(f"\nmedian training step: {statistics.median(r['step_s'] for r in rows):.3f} s wall")
     if args.csv:
-        import pandas as pd
-
-        pd.DataFrame(rows).to_csv(args.csv, index=False)
         print(f"per-architecture ratios written to {args.csv}")
 
 

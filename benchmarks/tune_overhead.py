@@ -47,12 +47,26 @@ def main() -> None:
         "replicate": 0,
     }
     studies = [
-        ("proxies-only", StudyConfig.from_preset(
-            "demo", name="bench-proxies", num_samples=args.proxy_trials, proxies_only=True,
-            **common)),
-        ("training", StudyConfig.from_preset(
-            "demo", name="bench-train", num_samples=args.train_trials, epochs=args.epochs,
-            **common)),
+        (
+            "proxies-only",
+            StudyConfig.from_preset(
+                "demo",
+                name="bench-proxies",
+                num_samples=args.proxy_trials,
+                proxies_only=True,
+                **common,
+            ),
+        ),
+        (
+            "training",
+            StudyConfig.from_preset(
+                "demo",
+                name="bench-train",
+                num_samples=args.train_trials,
+                epochs=args.epochs,
+                **common,
+            ),
+        ),
     ]
     print(f"{'study':<14} {'trials':>6} {'wall s':>8} {'efficiency':>10}")
     for label, cfg in studies:

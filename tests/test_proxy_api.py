@@ -230,8 +230,12 @@ def test_scores_are_deterministic_and_independent_of_the_other_proxies() -> None
     together = compute_proxies(model, data, seed=3)
     again = compute_proxies(model, data, seed=3)
     assert together.scores == again.scores
-    backwards = compute_proxies(model, data, names=list_proxies()[::-1], seed=3)
-    assert backwards.scores == together.scores  # the order proxies run in changes nothing
+    # the order proxies run in changes nothing (passes are shared, kept and released by plan)
+    for order in (
+        list_proxies()[::-1],
+        list(np.random.default_rng(0).permutation(list_proxies())),
+    ):
+        assert compute_proxies(model, data, names=order, seed=3).scores == together.scores
     without_grasp = [n for n in list_proxies() if n != "grasp"]
     apart = compute_proxies(model, data, names=without_grasp, seed=3)
     for name in list_proxies():
@@ -276,6 +280,25 @@ def _count_passes(names: list[str]) -> dict[str, int]:
     _COUNTS.update(forwards=0, backwards=0)
     compute_proxies(Counting(), batch(), names=names)
     return dict(_COUNTS)
+
+
+def test_an_undeclared_late_request_recomputes_a_released_pass(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(registry_module, "_REGISTRY", dict(registry_module._REGISTRY))
+
+    @register_proxy
+    class Sneaky(BaseProxy):
+        name = "sneaky"  # reads the loss pass without declaring it in `passes`
+
+        def score(self, ctx) -> float:
+            return float(sum(g.norm() for g in ctx.loss_gradients().gradients))
+
+    model, data = Small(), batch()
+    with caplog.at_level("WARNING", logger="zero_cost.context"):
+        result = compute_proxies(model, data, names=["grad_norm", "sneaky"])
+    assert "recomputing" in caplog.text
+    assert result["sneaky"].score == pytest.approx(result["grad_norm"].score, rel=1e-6)
 
 
 def test_shared_pass_time_is_split_among_its_users() -> None:

@@ -304,9 +304,12 @@ def compute_proxies(
         _check_labels(extra[1], ctx.num_classes, "extra_batch")
 
     raw = {}
+    for proxy in proxies:
+        ctx.expect(proxy.passes)
     with torch.enable_grad():
         for proxy in proxies:
             raw[proxy.name] = _run_one(proxy, ctx)
+            ctx.done_with(proxy.passes)
     outcomes = {}
     for proxy in proxies:
         score, status, error, extras = raw[proxy.name]

@@ -1,8 +1,8 @@
 """The scoring context: one model and batch, the passes proxies share, and who pays for them.
 
-A proxy asks the context for what it needs (``ctx.loss_gradients()``,
+A proxy asks the context for what it needs (``ctx.train_forward()``, ``ctx.loss_gradients()``,
 ``ctx.input_jacobian()``, ``ctx.working_copy("eval")``); the first request computes the pass,
-later requests reuse it. The context times everything:
+later requests reuse it (see :mod:`zero_cost.passes`). The context times everything:
 
 * a proxy's *own* time is its wall time minus the time spent computing shared passes inside it;
 * a shared pass's time (its own, without passes nested in it) is split **equally** among all
@@ -10,15 +10,20 @@ later requests reuse it. The context times everything:
 * ``zc_<name>_s`` = own time + its shares. The shares add up, so the ``zc_*_s`` of one run sum
   to the time spent computing proxies (input checks excluded).
 
-For example grad_norm, snip, plain and fisher scored together each get a quarter of the one
-forward+backward pass they share, plus their own (small) reduction time.
+A shared pass is released (its tensors and autograd graph freed) as soon as the last requested
+proxy that declares it in ``BaseProxy.passes`` has run; a later, undeclared request recomputes
+it. For example grad_norm, snip, plain and fisher scored together each get a quarter of the one
+forward and of the one backward they share, plus their own (small) reduction time. Add
+jacob_cov and epe_nas, and the forward is split six ways while the input-gradient backward is
+split between those two.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -53,6 +58,7 @@ class _SharedEntry:
     error: BaseException | None = None
     seconds: float = 0.0
     building: bool = True
+    released: bool = False
     users: set[str] = field(default_factory=set)
     depends_on: set[str] = field(default_factory=set)
 
@@ -98,6 +104,7 @@ class ScoringContext:
         self._frames: list[_Frame] = []
         self._proxy: str | None = None
         self._own_seconds: dict[str, float] = {}
+        self._pending_users: Counter[str] = Counter()
 
     @property
     def device(self) -> torch.device:
@@ -143,8 +150,16 @@ class ScoringContext:
         if self._frames and self._frames[-1].is_pass:
             self._entries[self._frames[-1].key].depends_on.add(key)
         entry = self._entries.get(key)
-        if entry is None:
-            entry = self._entries[key] = _SharedEntry()
+        if entry is None or entry.released:
+            if entry is None:
+                entry = self._entries[key] = _SharedEntry()
+            else:
+                logger.warning(
+                    "shared pass `%s` was requested after its declared users had run; "
+                    "recomputing it (declare it in the proxy's `passes`)",
+                    key,
+                )
+                entry.released, entry.building, entry.error = False, True, None
             frame = _Frame(key, is_pass=True)
             self._frames.append(frame)
             start = self.clock()
@@ -155,7 +170,7 @@ class ScoringContext:
             finally:
                 elapsed = self.clock() - start
                 self._frames.pop()
-                entry.seconds = elapsed - frame.nested_seconds
+                entry.seconds += elapsed - frame.nested_seconds
                 entry.building = False
                 if self._frames:
                     self._frames[-1].nested_seconds += elapsed
@@ -166,6 +181,32 @@ class ScoringContext:
         if entry.error is not None:
             raise entry.error
         return entry.value
+
+    def expect(self, passes: Iterable[str]) -> None:
+        """Announce the shared passes a proxy that will run declares (one call per proxy)."""
+        self._pending_users.update(passes)
+
+    def pending(self, key: str) -> int:
+        """How many proxies still to run declare pass ``key``."""
+        return max(self._pending_users[key], 0)
+
+    def will_need(self, key: str) -> bool:
+        """Whether a proxy still to run declares pass ``key`` and it is not computed yet.
+
+        Passes use it to keep an autograd graph only while another pass still needs it.
+        """
+        entry = self._entries.get(key)
+        computed = entry is not None and not entry.released and not entry.building
+        return self._pending_users[key] > 0 and not computed
+
+    def done_with(self, passes: Iterable[str]) -> None:
+        """A proxy that declared ``passes`` has run: release passes no pending proxy needs."""
+        for key in passes:
+            self._pending_users[key] -= 1
+            entry = self._entries.get(key)
+            if self._pending_users[key] <= 0 and entry is not None and not entry.building:
+                entry.value = None
+                entry.released = True
 
     def _add_user(self, key: str, proxy: str) -> None:
         entry = self._entries[key]

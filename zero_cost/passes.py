@@ -2,8 +2,9 @@
 
 * :func:`compute_train_forward`: one forward of the scoring batch through the ``train`` copy,
   with gradients enabled for the parameters *and* the input, and the recorders proxies asked
-  for (layer outputs for fisher, the rectifier-code kernel for nwot). Its graph is kept so
-  both backward passes below start from it; params reads which parameters it reached.
+  for (layer outputs for fisher, the rectifier-code kernel for nwot). Both backward passes
+  below start from it (the first one keeps the graph only when the other is still to come);
+  params reads which parameters it reached.
 * :func:`compute_loss_gradients`: the backward of the mean cross-entropy from that forward.
   Used by grad_norm, snip, plain, fisher, grasp (its gradient and the graph of its
   Hessian-vector product).
@@ -60,19 +61,21 @@ class TrainForward:
 
 
 @dataclass(frozen=True)
-class LayerOutput:
-    """One call of a layer-set module recorded during the shared forward.
+class ChannelSaliency:
+    """Per-sample, per-channel activation-gradient products of one layer call.
+
+    s[n, c] = sum over positions of a[n, c, ...] * dL/da[n, c, ...], with a the output of a
+    layer-set module (before normalisation or activation): the first-order Taylor saliency of
+    channel c on sample n (Molchanov et al. 2017; Theis et al. 2018), from which fisher is
+    built. Channels are dim 1 of a convolution output and the last dim of a linear output.
 
     Attributes:
         module: The module (of the shared ``train`` working copy).
-        activation: Its output, detached: (N, C_out, *spatial) for convolutions,
-            (N, ..., C_out) for linear layers; before any normalisation or activation.
-        gradient: dL/d(activation), same shape, or ``None`` when the loss does not depend on it.
+        per_sample: s, shape (N, C_out), float64; zeros when L does not depend on the output.
     """
 
     module: nn.Module
-    activation: torch.Tensor
-    gradient: torch.Tensor | None
+    per_sample: torch.Tensor
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,9 @@ class LossGradients:
         gradients: dL/dW for each selected tensor (detached; ``None`` if L does not depend on it).
         graph_gradients: The same gradients still attached to their autograd graph (for a
             Hessian-vector product), or ``None`` unless ``loss_graph`` was captured.
-        layer_outputs: Recorded layer outputs with their gradients, empty unless captured.
+        channel_saliency: One entry per recorded layer call, empty unless ``layer_outputs``
+            was captured. Reduced while the backward runs, so the gradients of the layer
+            outputs are never all held in memory at once.
         loss: The mean cross-entropy L of the batch (nats).
     """
 
@@ -93,7 +98,7 @@ class LossGradients:
     selected: list[SelectedParameter]
     gradients: list[torch.Tensor | None]
     graph_gradients: list[torch.Tensor | None] | None
-    layer_outputs: list[LayerOutput]
+    channel_saliency: list[ChannelSaliency]
     loss: float
 
 
@@ -171,10 +176,24 @@ def compute_train_forward(ctx: ScoringContext) -> TrainForward:
     return TrainForward(model, x, logits, layer_outputs, kernel.kernel, kernel.calls)
 
 
+def _channel_products(
+    activation: torch.Tensor, module: nn.Module, grad: torch.Tensor
+) -> torch.Tensor:
+    """s[n, c] = sum over positions of activation * grad, float64, shape (N, C)."""
+    product = activation.detach() * grad.detach()
+    if isinstance(module, nn.Linear):
+        product = product.movedim(-1, 1)  # channels of a linear output are its last dim
+    # Sum over positions in the activations' precision, then continue in float64.
+    return product.reshape(product.shape[0], product.shape[1], -1).sum(dim=2).to(torch.float64)
+
+
 def compute_loss_gradients(ctx: ScoringContext) -> LossGradients:
     """Backpropagate the mean cross-entropy of the shared forward once.
 
     Gradients are taken with :func:`torch.autograd.grad`, so no ``.grad`` attribute is set.
+    Recorded layer outputs get tensor hooks that reduce their gradient to per-channel
+    saliencies as soon as the backward reaches them.
+
     When ``loss_graph`` is captured (grasp runs), the backward builds its own graph
     (``create_graph=True``), so grasp's Hessian-vector product reuses this forward and backward
     instead of repeating them. Such a backward rounds some float32 operations differently:
@@ -188,22 +207,42 @@ def compute_loss_gradients(ctx: ScoringContext) -> LossGradients:
         loss = F.cross_entropy(forward.logits, ctx.y)
     if not loss.requires_grad:
         raise RuntimeError("the loss does not depend on any trainable parameter")
-    records = forward.layer_outputs
-    targets = [p.tensor for p in selected] + [activation for _, activation in records]
-    grads = torch.autograd.grad(
-        loss, targets, allow_unused=True, retain_graph=True, create_graph=keep_graph
-    )
-    n_params = len(selected)
-    layer_outputs = [
-        LayerOutput(module, activation.detach(), _detached(grad))
-        for (module, activation), grad in zip(records, grads[n_params:], strict=True)
+    saliency: list[torch.Tensor | None] = [None] * len(forward.layer_outputs)
+
+    def reduce_into(
+        index: int, module: nn.Module, output: torch.Tensor, grad: torch.Tensor
+    ) -> None:
+        saliency[index] = _channel_products(output, module, grad)
+
+    handles = [
+        output.register_hook(partial(reduce_into, index, module, output))
+        for index, (module, output) in enumerate(forward.layer_outputs)
     ]
+    try:
+        grads = torch.autograd.grad(
+            loss,
+            [p.tensor for p in selected],
+            allow_unused=True,
+            retain_graph=keep_graph or ctx.will_need("input_jacobian"),
+            create_graph=keep_graph,
+        )
+    finally:
+        for handle in handles:
+            handle.remove()
+    channel_saliency = []
+    for (module, output), values in zip(forward.layer_outputs, saliency, strict=True):
+        if values is None:
+            channels = output.shape[-1] if isinstance(module, nn.Linear) else output.shape[1]
+            values = torch.zeros(
+                (output.shape[0], channels), dtype=torch.float64, device=output.device
+            )
+        channel_saliency.append(ChannelSaliency(module, values))
     return LossGradients(
         model=forward.model,
         selected=selected,
-        gradients=[_detached(g) for g in grads[:n_params]],
-        graph_gradients=list(grads[:n_params]) if keep_graph else None,
-        layer_outputs=layer_outputs,
+        gradients=[_detached(g) for g in grads],
+        graph_gradients=list(grads) if keep_graph else None,
+        channel_saliency=channel_saliency,
         loss=float(loss.detach()),
     )
 
@@ -223,7 +262,13 @@ def compute_input_jacobian(ctx: ScoringContext) -> torch.Tensor:
     jacobian = None
     if forward.logits.requires_grad:
         (jacobian,) = torch.autograd.grad(
-            forward.logits.sum(), x, allow_unused=True, retain_graph=True
+            forward.logits.sum(),
+            x,
+            allow_unused=True,
+            # keep the forward graph while the loss backward, or grasp's double backward
+            # through it, is still to come
+            retain_graph=ctx.will_need("loss_gradients")
+            or ("loss_graph" in ctx.captures and ctx.pending("loss_gradients") > 0),
         )
     if jacobian is None:
         jacobian = torch.zeros_like(x)

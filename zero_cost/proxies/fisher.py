@@ -13,39 +13,30 @@ The fan-in factor (weight.shape[1:] product) replicates the reference's "broadca
 value to every weight of the channel, then sum". Channels are dim 1 of a convolution output and
 the last dim of a linear output. A module called several times contributes once per call.
 Parameters outside modules (edge-importance masks, norm affine parameters) have no channels and
-do not enter fisher, whatever the layer set.
+do not enter fisher, whatever the layer set. The s_{n,c} come from the shared loss backward
+(:class:`~zero_cost.passes.ChannelSaliency`).
 """
 
 from __future__ import annotations
 
 import torch
-from torch import nn
 
 from zero_cost.base import BaseProxy
 from zero_cost.context import ScoringContext
-from zero_cost.passes import LayerOutput
+from zero_cost.passes import ChannelSaliency
 from zero_cost.proxies._sums import total
 from zero_cost.registry import register_proxy
 
 
-def channel_fisher(record: LayerOutput) -> torch.Tensor:
+def channel_fisher(record: ChannelSaliency) -> torch.Tensor:
     """fan_in * sum_c F_c for one recorded layer call (a float64 scalar tensor)."""
-    activation, gradient = record.activation, record.gradient
-    if gradient is None:
-        return torch.zeros((), dtype=torch.float64, device=activation.device)
-    weight = record.module.weight
-    fan_in = weight[0].numel()
-    product = activation * gradient
-    if isinstance(record.module, nn.Linear):
-        product = product.movedim(-1, 1)  # channels of a linear output are its last dim
-    # Sum over positions in the activations' precision, then square and average in float64.
-    per_sample_channel = product.reshape(product.shape[0], product.shape[1], -1).sum(dim=2)
-    return 0.5 * per_sample_channel.to(torch.float64).pow(2).mean(dim=0).sum() * fan_in
+    fan_in = record.module.weight[0].numel()
+    return 0.5 * record.per_sample.pow(2).mean(dim=0).sum() * fan_in
 
 
 @register_proxy
 class Fisher(BaseProxy):
-    """Fan-in-weighted channel Fisher information; ``train`` policy, shared loss pass."""
+    """Fan-in-weighted channel Fisher information; ``train`` policy, shared loss backward."""
 
     name = "fisher"
     mode = "train"
@@ -56,8 +47,8 @@ class Fisher(BaseProxy):
     def score(self, ctx: ScoringContext) -> float:
         """Sum over recorded layer calls of fan_in * sum_c F_c."""
         result = ctx.loss_gradients()
-        if not result.layer_outputs and ctx.layers.layer_modules(result.model):
+        if not result.channel_saliency and ctx.layers.layer_modules(result.model):
             raise RuntimeError(
                 "fisher needs the layer outputs of the shared forward, but none were recorded"
             )
-        return total(channel_fisher(record) for record in result.layer_outputs)
+        return total(channel_fisher(record) for record in result.channel_saliency)

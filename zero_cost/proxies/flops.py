@@ -23,7 +23,6 @@ class Flops(BaseProxy):
 
     name = "flops"
     mode = "eval"
-    higher_is_better = None
 
     def score(self, ctx: ScoringContext) -> float:
         """FLOPs of one forward pass of one sample."""

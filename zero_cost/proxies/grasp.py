@@ -53,7 +53,9 @@ class Grasp(BaseProxy):
         weights = [w for w, _, _ in triples]
         with torch.enable_grad():
             z = torch.stack([(g * attached).sum() for _, g, attached in triples]).sum()
-            hessian_grad = torch.autograd.grad(z, weights, allow_unused=True)
+            hessian_grad = torch.autograd.grad(
+                z, weights, allow_unused=True, retain_graph=ctx.will_need("input_jacobian")
+            )
         return total(
             -(w.detach() * hg).sum()
             for w, hg in zip(weights, hessian_grad, strict=True)
