@@ -455,3 +455,74 @@ def test_gradient_proxies_use_batch_statistics_whatever_the_callers_mode() -> No
     eval_mode = compute_proxies(model.eval(), batch, names=["grad_norm", "jacob_cov"])
     assert train_mode.scores == eval_mode.scores
     assert not model.training  # the caller's mode is left as it was
+
+
+class Swish(nn.Module):
+    """A custom Swish, as research code writes it (not nn.SiLU)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.sigmoid(x)
+
+
+def test_nwot_recognises_a_custom_swish_module() -> None:
+    x, y = make_batch(8)
+    assert score(HiddenLayer(Swish()), (x, y), "nwot") == pytest.approx(
+        score(HiddenLayer(nn.ReLU()), (x, y), "nwot"), rel=1e-12
+    )
+
+
+class PooledAttention(nn.Module):
+    """Channel attention with BatchNorm over pooled 1x1 maps (fails at batch 1 in train mode)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = nn.Conv2d(2, 4, 1)
+        self.squeeze = nn.Conv2d(4, 2, 1)
+        self.bn = nn.BatchNorm2d(2)
+        self.expand = nn.Conv2d(2, 4, 1)
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = torch.relu(self.conv(x))
+        pooled = h.mean(dim=(2, 3), keepdim=True)  # (N, 4, 1, 1)
+        weights = torch.softmax(self.expand(torch.relu(self.bn(self.squeeze(pooled)))), dim=1)
+        h = h * weights
+        return self.fc(h.mean(dim=(2, 3))), h
+
+
+def test_batch_one_paths_work_with_batchnorm_over_pooled_maps() -> None:
+    model = PooledAttention()
+    x, y = torch.randn(4, 2, 5, 3), torch.tensor([0, 1, 0, 1])
+    with pytest.raises(ValueError, match="more than 1 value per channel"):
+        model.train()(x[:1])  # what a naive batch-1 pass in train mode hits
+    result = compute_proxies(model, (x, y), names=["synflow", "flops", "meco"])
+    assert result.statuses == {"synflow": "ok", "flops": "ok", "meco": "ok"}
+
+
+class GraphConvNet(nn.Module):
+    """A graph convolution: 1x1 Conv2d to K subsets, then einsum with an adjacency buffer."""
+
+    def __init__(self, c_in: int, c_out: int, subsets: int, joints: int) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.subsets, self.c_out = subsets, c_out
+        self.conv = nn.Conv2d(c_in, c_out * subsets, 1, bias=False)
+        self.register_buffer("adjacency", torch.rand(subsets, joints, joints))
+        self.fc = nn.Linear(c_out, 2, bias=False)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        n, _, t, v = x.shape
+        y = self.conv(x).view(n, self.subsets, self.c_out, t, v)
+        h = torch.einsum("nkctv,kvw->nctw", y, self.adjacency)
+        return self.fc(h.mean(dim=(2, 3))), h
+
+
+def test_flops_include_the_adjacency_einsum() -> None:
+    c_in, c_out, k, t, v = 3, 4, 2, 6, 5
+    model = GraphConvNet(c_in, c_out, k, v)
+    x, y = torch.randn(4, c_in, t, v), torch.tensor([0, 1, 0, 1])
+    conv = 2 * c_in * c_out * k * t * v
+    einsum = 2 * k * c_out * t * v * v
+    head = 2 * c_out * 2
+    assert score(model, (x, y), "flops") == conv + einsum + head
