@@ -216,6 +216,8 @@ def _run_one(proxy: BaseProxy, ctx: ScoringContext) -> tuple[float, str, str | N
     except UndefinedScoreError as exc:
         return math.nan, "nan", str(exc), extras
     except Exception as exc:  # noqa: BLE001 - one failing proxy must not stop the others
+        # TODO(zcnas): on CUDA out-of-memory, retry with micro-batches and rescale by the
+        # number of splits (the reference splits without rescaling, zero_cost_proxies.md §1.6).
         logger.debug("proxy %s failed on x %s", proxy.name, tuple(ctx.x.shape), exc_info=True)
         return math.nan, "failed", f"{type(exc).__name__}: {exc}", extras
     if isinstance(value, ProxyValue):
