@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from typing import Any
 
 from tuning.config import PRESETS, SCHEDULERS, SECOND_OBJECTIVES, StudyConfig
@@ -117,12 +118,18 @@ def run(args: argparse.Namespace) -> int:
 
     if args.final_test:
         return _final_test(args)
-    if args.resume:
-        cfg = _load_saved(args.storage, args.resume)
-        summary = run_study(cfg, resume=True)
-    else:
-        cfg = _config_from_args(args)
-        summary = run_study(cfg)
+    from tuning.study import StudyInterrupted
+
+    try:
+        if args.resume:
+            cfg = _load_saved(args.storage, args.resume)
+            summary = run_study(cfg, resume=True)
+        else:
+            cfg = _config_from_args(args)
+            summary = run_study(cfg)
+    except StudyInterrupted as exc:
+        print(f"zcnas tune: {exc}", file=sys.stderr)
+        return 130
 
     best = f"{summary.best_val_auc:.3f}" if math.isfinite(summary.best_val_auc) else "n/a"
     counts = ", ".join(f"{v} {k}" for k, v in sorted(summary.counts.items())) or "no rows"
@@ -132,9 +139,22 @@ def run(args: argparse.Namespace) -> int:
         print(f"; estimated training time saved {summary.saved_hours * 60:.1f} min", end="")
     print()
     print(f"results: {summary.directory}/trials (one Parquet file per trial)")
+    if summary.rows and not summary.counts.get("ok"):
+        print(
+            f"zcnas tune: every trial failed; first error: {_first_error(cfg)}", file=sys.stderr
+        )
+        return 1
     if not args.no_report:
         _report(summary.directory, cfg)
     return 0
+
+
+def _first_error(cfg: StudyConfig) -> str:
+    from tuning.results import ResultStore
+
+    rows = ResultStore(cfg.storage, cfg.name).read_rows()
+    errors = rows["error"].dropna() if "error" in rows else []
+    return str(errors.iloc[0]).splitlines()[0] if len(errors) else "unknown"
 
 
 def _load_saved(storage: str | None, name: str) -> StudyConfig:

@@ -173,6 +173,7 @@ def _validate(cfg: StudyConfig) -> None:
         (cfg.cpus_per_trial > 0, f"`cpus_per_trial` must be > 0, got {cfg.cpus_per_trial}"),
         (cfg.gpus_per_trial >= 0, f"`gpus_per_trial` must be >= 0, got {cfg.gpus_per_trial}"),
         (cfg.epochs >= 1, f"`epochs` must be at least 1, got {cfg.epochs}"),
+        (cfg.learning_rate > 0, f"`learning_rate` must be > 0, got {cfg.learning_rate}"),
         (cfg.batch_size >= 2, f"`batch_size` must be >= 2 (BatchNorm), got {cfg.batch_size}"),
         (0 < cfg.val_fraction < 1, f"`val_fraction` must be in (0, 1), got {cfg.val_fraction}"),
         (cfg.warmup >= 0, f"`warmup` must be >= 0, got {cfg.warmup}"),

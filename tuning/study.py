@@ -106,6 +106,7 @@ def build_context(cfg: StudyConfig) -> StudyContext:
     )
     space = SearchSpace.from_file(cfg.space_file) if cfg.space_file else default_space()
     proxies = tuple(cfg.proxies) if cfg.proxies else None
+    _preflight(cfg, space, dataset.layout, int(val_x.shape[1]), dataset.num_classes)
     training = TrainingConfig(
         epochs=cfg.epochs,
         batch_size=cfg.batch_size,
@@ -137,6 +138,58 @@ def build_context(cfg: StudyConfig) -> StudyContext:
         gate_proxy=cfg.gate_proxy,
         proxy_names=proxies or tuple(list_proxies()),
     )
+
+
+def _preflight(
+    cfg: StudyConfig, space: Any, layout: Any, in_channels: int, num_classes: int
+) -> None:
+    """Refuse settings that would make every trial fail, before Ray starts.
+
+    Checks the proxy names, the gate proxy, GPU availability, and that every value of every
+    choice builds a network (a restricted or extended space may hold values the builder
+    rejects).
+
+    Raises:
+        ValueError: Naming the setting and what is allowed.
+    """
+    from gcn_models.network import build_model
+    from zero_cost import list_proxies
+
+    known = set(list_proxies())
+    unknown = [p for p in cfg.proxies if p not in known]
+    if unknown:
+        raise ValueError(f"unknown proxies {unknown}; registered: {', '.join(sorted(known))}")
+    gate_needs = cfg.proxy_gate is not None or cfg.warmup
+    if gate_needs and cfg.gate_proxy != "vote":
+        scored = set(cfg.proxies) or known
+        if cfg.gate_proxy not in scored:
+            raise ValueError(
+                f"`--gate-proxy {cfg.gate_proxy}` is not among the computed proxies; use `vote` "
+                f"or one of: {', '.join(sorted(scored))}"
+            )
+    if cfg.gpus_per_trial > 0 and not cfg.address and not os.environ.get("RAY_ADDRESS"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"`--gpus-per-trial {cfg.gpus_per_trial}` but this machine has no CUDA GPU; "
+                "trials would wait forever (use 0, or --address to reach a GPU cluster)"
+            )
+    base = {k: v for k, v in space.sample(np.random.default_rng(cfg.seed)).items() if v}
+    for name, values in space.choices.items():
+        for value in values:
+            try:
+                arch = space.canonical({**base, name: value})
+            except ValueError:
+                continue  # inactive in this combination: nothing to build
+            try:
+                build_model(arch, layout=layout, in_channels=in_channels, num_classes=num_classes)
+            except (ValueError, KeyError, TypeError, RuntimeError) as exc:
+                where = f" (from {cfg.space_file})" if cfg.space_file else ""
+                raise ValueError(
+                    f"search space{where} holds values the network builder rejects (found "
+                    f"while building {name}={value!r}): {exc}"
+                ) from None
 
 
 def load_study_dataset(cfg: StudyConfig) -> Any:
@@ -496,13 +549,22 @@ def run_study(cfg: StudyConfig, *, resume: bool = False) -> StudySummary:
 DRIVER_RESTORES = 3
 
 
+class StudyInterrupted(Exception):
+    """The user stopped the study (Ctrl-C); it can be resumed."""
+
+
 def _fit_with_restores(tuner: Any, cfg: StudyConfig, context: StudyContext, phase: str) -> None:
-    """Run a phase; if Ray aborts it, restore it from its last snapshot and go on."""
+    """Run a phase; if Ray aborts it, restore it from its last snapshot and go on.
+
+    Raises:
+        StudyInterrupted: If Tune stopped on Ctrl-C with trials unfinished.
+    """
     for attempt in range(DRIVER_RESTORES + 1):
         try:
-            tuner.fit()
+            grid = tuner.fit()
+            _check_complete(grid, cfg, phase)
             return
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, StudyInterrupted):
             raise
         except Exception as exc:  # noqa: BLE001 - Ray wraps worker deaths in many types
             restored = _restore_or_none(cfg, context, phase)
@@ -513,6 +575,32 @@ def _fit_with_restores(tuner: Any, cfg: StudyConfig, context: StudyContext, phas
                 phase, str(exc).splitlines()[0][:200], attempt + 1, DRIVER_RESTORES,
             )
             tuner = restored
+
+
+def _check_complete(grid: Any, cfg: StudyConfig, phase: str) -> None:
+    """Raise :class:`StudyInterrupted` when Tune returned with trials still unfinished.
+
+    On Ctrl-C Tune saves its state and returns normally; the trials it stopped are reopened
+    (their rows lose ``finished_at``) so that ``--resume`` trains them again.
+    """
+    trials = list(grid._experiment_analysis.trials)
+    unfinished = [t.trial_id for t in trials if t.status not in ("TERMINATED", "ERROR")]
+    expected = cfg.num_samples if phase == "search" else len(trials)
+    if not unfinished and len(trials) >= expected:
+        return
+    store = ResultStore(cfg.storage, cfg.name)
+    for trial_id in unfinished:
+        row = store.read_row(trial_id)
+        if row is not None and row.get("finished_at") is not None and row["status"] == "ok":
+            row["finished_at"] = None
+            from tuning.schema import results_schema, row_to_table
+
+            table = row_to_table(row, results_schema((), (), extra=row))
+            store.write_row(trial_id, table)
+    raise StudyInterrupted(
+        f"phase `{phase}` interrupted with {len(unfinished)} unfinished trial(s); continue with "
+        f"`zcnas tune --resume {cfg.name} --storage {cfg.storage}`"
+    )
 
 
 def _new_phase_tuner(
