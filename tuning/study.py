@@ -597,8 +597,9 @@ def _check_complete(grid: Any, cfg: StudyConfig, phase: str) -> None:
 
             table = row_to_table(row, results_schema((), (), extra=row))
             store.write_row(trial_id, table)
+    done = len(trials) - len(unfinished)
     raise StudyInterrupted(
-        f"phase `{phase}` interrupted with {len(unfinished)} unfinished trial(s); continue with "
+        f"phase `{phase}` interrupted after {done} of {expected} trial(s); continue with "
         f"`zcnas tune --resume {cfg.name} --storage {cfg.storage}`"
     )
 
