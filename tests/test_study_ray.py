@@ -218,6 +218,18 @@ def test_proxy_gate_prunes_with_proxies_kept(tmp_path, space_file, ray_session):
     assert summary.saved_hours > 0
 
 
+def test_nsga2_multi_objective_study_runs(tmp_path, space_file, ray_session):
+    from tuning.study import run_study
+
+    cfg = StudyConfig.from_preset(
+        "demo", name="nsga", storage=str(tmp_path), num_samples=3, space_file=str(space_file),
+        sampler="nsga2", second_objective="params", **TINY,
+    )
+    run_study(cfg)
+    rows = _rows(tmp_path, "nsga")
+    assert len(rows) == 3 and (rows["status"] == "ok").all()
+
+
 def test_failing_trials_are_recorded_and_the_study_goes_on(tmp_path, space_file):
     space_file.write_text(TINY_SPACE + 'attention: ["null", frame]\n')
     proc = _cli(
