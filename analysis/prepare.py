@@ -171,6 +171,9 @@ def prepare(frame: pd.DataFrame, metric: str) -> PreparedResults:
     keep[fallback[~pd.Series(key_array[fallback]).duplicated().to_numpy()]] = True
 
     baselines = [c for c in BASELINE_COLUMNS if c in frame.columns]
+    # The metric itself is never a predictor (e.g. `--metric params` or `--metric zc_snip`).
+    proxies = [name for name in proxies if proxy_column(name) != metric]
+    baselines = [name for name in baselines if name != metric]
     value_columns = [proxy_column(name) for name in proxies] + baselines
     kept = frame.iloc[np.flatnonzero(keep)]
     numeric = {

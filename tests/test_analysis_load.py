@@ -145,3 +145,30 @@ def test_conflicting_types_of_an_extra_column_name_both_files(tmp_path):
     pq.write_table(_row(trial_id="b", note_x=[1, 2]), tmp_path / "trial-b.parquet")
     with pytest.raises(ValueError, match=r"column `note_x` has type .*trial-.*trial-"):
         load_results(tmp_path)
+
+
+def test_metric_that_is_also_a_predictor_column_is_not_correlated_with_itself(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    from analysis import analyze
+
+    rng = np.random.default_rng(0)
+    n = 12
+    frame = pd.DataFrame(
+        {
+            "study": "s",
+            "trial_id": [f"t{i}" for i in range(n)],
+            "arch_key": [f"k{i}" for i in range(n)],
+            "status": "ok",
+            "val_auc": rng.random(n),
+            "params": rng.integers(1000, 9000, n),
+            "flops": rng.integers(10**6, 10**7, n),
+            "zc_snip": rng.random(n),
+            "zc_snip_s": 0.1,
+            "zc_snip_status": "ok",
+        }
+    )
+    result = analyze(frame, metric="params", bootstrap=200, permutations=99, cv_repeats=2)
+    assert "params" not in set(result.correlations["proxy"])
+    assert {"snip", "flops"} <= set(result.correlations["proxy"])
