@@ -45,8 +45,10 @@ def configure_logging(verbosity: int) -> None:
     levels = {0: logging.WARNING, 1: logging.INFO}
     level = levels.get(max(verbosity, 0), logging.DEBUG)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    for name in ("gcn_models", "zero_cost", "tuning", "analysis"):
-        logging.getLogger(name).setLevel(min(level, logging.INFO))
+    for name in ("gcn_models", "zero_cost", "analysis"):
+        logging.getLogger(name).setLevel(level)
+    # The study's own progress (phases, restores) is shown without -v.
+    logging.getLogger("tuning").setLevel(min(level, logging.INFO))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
