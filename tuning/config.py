@@ -13,7 +13,7 @@ from typing import Any
 # a GPU cluster runs: 150-frame windows, 100 epochs with the original critical epochs.
 PRESETS: dict[str, dict[str, Any]] = {
     "demo": {
-        "num_samples": 6,
+        "num_samples": 12,
         "epochs": 3,
         "window": 32,
         "synthetic_subjects": 48,
@@ -92,7 +92,7 @@ class StudyConfig:
     holdout_subjects: tuple[str, ...] = ()
     layout: str | None = None
     preset: str = "demo"
-    num_samples: int = 6
+    num_samples: int = 12
     max_concurrent: int = 2
     cpus_per_trial: float = 1.0
     gpus_per_trial: float = 0.0
