@@ -14,7 +14,6 @@ next to this module; users add their own with a small JSON or YAML file::
 
 from __future__ import annotations
 
-import json
 import logging
 import warnings
 from collections import deque
@@ -22,6 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from gcn_models.mapping_file import read_mapping_file
 
 logger = logging.getLogger(__name__)
 
@@ -218,19 +219,7 @@ def load_layout_file(path: str | Path) -> SkeletonLayout:
     Raises:
         ValueError: If the file cannot be parsed or misses a field (the message names the file).
     """
-    path = Path(path)
-    text = path.read_text()
-    try:
-        if path.suffix.lower() in {".yaml", ".yml"}:
-            import yaml
-
-            data = yaml.safe_load(text)
-        else:
-            data = json.loads(text)
-    except Exception as exc:  # noqa: BLE001 - re-raised with the file name
-        raise ValueError(f"{path}: cannot parse layout file: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: a layout file must hold a mapping, got {type(data).__name__}")
+    data = read_mapping_file(path, "layout")
     return layout_from_dict(data, source=str(path))
 
 

@@ -37,6 +37,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from gcn_models.mapping_file import read_mapping_file
+
 if TYPE_CHECKING:
     import optuna
 
@@ -612,21 +614,7 @@ def _space_from_dict(data: Mapping[str, Any], *, source: str) -> SearchSpace:
 
 
 def _read_mapping(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise FileNotFoundError(f"search-space file not found: {path}")
-    text = path.read_text()
-    try:
-        if path.suffix.lower() in {".yaml", ".yml"}:
-            import yaml
-
-            data = yaml.safe_load(text)
-        else:
-            data = json.loads(text)
-    except Exception as exc:  # noqa: BLE001 - re-raised with the file name
-        raise ValueError(f"{path}: cannot parse search-space file: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: a search-space file must hold a mapping")
-    return data
+    return read_mapping_file(path, "search-space")
 
 
 _DEFAULT: SearchSpace | None = None
