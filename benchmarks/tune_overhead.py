@@ -37,7 +37,12 @@ def main() -> None:
     parser.add_argument("--train-trials", type=int, default=8)
     args = parser.parse_args()
 
-    ray.init(num_cpus=args.concurrency, include_dashboard=False, log_to_driver=False)
+    ray.init(
+        address="local",
+        num_cpus=args.concurrency,
+        include_dashboard=False,
+        log_to_driver=False,
+    )
     storage = tempfile.mkdtemp(prefix="zcnas-bench-")
     common = {
         "storage": storage,

@@ -61,7 +61,11 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     add("--max-failures", type=int, help="retries after a lost worker or node (default 2)")
     add("--optuna-storage", help="RDB URL to mirror finished trials (optuna-dashboard)")
     add("--space", dest="space_file", help="YAML/JSON file restricting the search space")
-    add("--address", help="Ray cluster address (`auto` on a cluster head)")
+    add(
+        "--address",
+        help="Ray cluster to attach to (`auto` on a cluster head, host:port, ray://...); "
+        "default: RAY_ADDRESS if set, else a private local instance (`local`)",
+    )
     add("--storage", help="results root: directory or URI (default ./zcnas_results)")
     add("--name", help="study name (default: study-<UTC time>)")
     add("--resume", metavar="NAME", help="continue the interrupted study NAME")

@@ -80,7 +80,8 @@ class StudyConfig:
         max_failures: Retries of a trial after a lost worker or node.
         optuna_storage: Optional Optuna RDB URL mirroring finished trials for optuna-dashboard.
         space_file: Optional YAML/JSON file restricting or extending the search space.
-        address: Ray cluster address (``auto`` on a cluster head); ``None`` starts Ray locally.
+        address: Ray cluster to attach to (``auto`` on a cluster head); ``None`` or ``local``
+            starts a private local instance unless ``RAY_ADDRESS`` names a cluster.
         seed: Study seed (split, scoring batch, sampler, initialisation).
         created_at: When the study was created (UTC, ISO 8601).
     """

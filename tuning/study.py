@@ -167,7 +167,7 @@ def _preflight(
                 f"`--gate-proxy {cfg.gate_proxy}` is not among the computed proxies; use `vote` "
                 f"or one of: {', '.join(sorted(scored))}"
             )
-    if cfg.gpus_per_trial > 0 and not cfg.address and not os.environ.get("RAY_ADDRESS"):
+    if cfg.gpus_per_trial > 0 and cluster_address(cfg) is None:
         import torch
 
         if not torch.cuda.is_available():
@@ -288,8 +288,37 @@ def save_metadata(store: ResultStore, cfg: StudyConfig, context: StudyContext, p
 # -- Ray set-up -------------------------------------------------------------------------------
 
 
+def cluster_address(cfg: StudyConfig) -> str | None:
+    """The Ray cluster this study attaches to, or ``None`` for a private local instance.
+
+    ``--address`` wins over the ``RAY_ADDRESS`` environment variable; ``local`` (from either)
+    asks for a private instance. Unlike a bare ``ray.init()``, a cluster merely recorded on this
+    node by ``ray start`` (``/tmp/ray/ray_current_cluster``) is not attached to on its own: that
+    record outlives crashed clusters, and attaching to it would silently move a local study.
+    """
+    address = cfg.address or os.environ.get("RAY_ADDRESS") or None
+    return None if address == "local" else address
+
+
+def _recorded_cluster() -> str | None:
+    """The address ``ray start`` last recorded on this node, if any (for a hint only)."""
+    try:
+        from ray._private.utils import read_ray_address
+    except ImportError:  # private helper; only the hint depends on it
+        return None
+    try:
+        return read_ray_address() or None
+    except OSError:
+        return None
+
+
 def init_ray(cfg: StudyConfig) -> None:
-    """Start Ray locally, or attach to a cluster (no resource arguments there)."""
+    """Start a private local Ray instance, or attach to a cluster (no resource arguments there).
+
+    Raises:
+        ConnectionError: the cluster at ``--address``/``RAY_ADDRESS`` cannot be reached; the
+            message names the address and where it came from.
+    """
     import ray
 
     if ray.is_initialized():
@@ -297,11 +326,27 @@ def init_ray(cfg: StudyConfig) -> None:
     env = {k: v for k, v in os.environ.items() if k.startswith("ZCNAS_")}
     env.setdefault("RAY_TRAIN_ENABLE_V2_MIGRATION_WARNINGS", "0")
     runtime_env = {"env_vars": env}
-    address = cfg.address or os.environ.get("RAY_ADDRESS")
+    address = cluster_address(cfg)
     if address:
-        ray.init(address=address, runtime_env=runtime_env, log_to_driver=False)
+        source = "--address" if cfg.address else "the RAY_ADDRESS environment variable"
+        try:
+            ray.init(address=address, runtime_env=runtime_env, log_to_driver=False)
+        except ConnectionError as exc:
+            raise ConnectionError(
+                f"cannot reach the Ray cluster at {address!r} (from {source}): {exc}. "
+                "Start it with `ray start --head` or `ray up`, or pass `--address local` to run "
+                "on a private local instance."
+            ) from exc
         return
+    recorded = _recorded_cluster()
+    if recorded:
+        logger.info(
+            "a Ray cluster is recorded on this node at %s; this study runs on its own local "
+            "instance (pass --address auto to run it on that cluster)",
+            recorded,
+        )
     ray.init(
+        address="local",
         num_cpus=os.cpu_count() or 1,
         include_dashboard=False,
         log_to_driver=False,
