@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from zero_cost.activations import KernelRecorder
+from zero_cost.batchnorm import use_fast_double_backward_batch_norm
 from zero_cost.layers import SelectedParameter
 from zero_cost.model_io import logits_of
 
@@ -165,9 +166,12 @@ def compute_train_forward(ctx: ScoringContext) -> TrainForward:
 
     Layer outputs are recorded without copying them; if an in-place operation changed one
     later in the forward (its version counter moved), the forward is run again with copies
-    handed downstream, so the recorded outputs are always the layers' own.
+    handed downstream, so the recorded outputs are always the layers' own. When grasp runs, the
+    copy's BatchNorm layers get the cheaper double backward of :mod:`zero_cost.batchnorm`.
     """
     model = ctx.working_copy("train")
+    if "loss_graph" in ctx.captures:  # grasp differentiates this forward twice
+        use_fast_double_backward_batch_norm(model)
     x, logits, records, kernel = _forward_recording(ctx, model, copy_downstream=False)
     if any(output._version != version for _, output, version in records):
         logger.debug("a layer output is modified in place downstream; recording copies")
