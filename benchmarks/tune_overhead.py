@@ -11,8 +11,10 @@ Runs two small studies on the synthetic data and prints Ray Tune's efficiency fo
 The study wall time runs from ``run_study`` to its return (data, scoring batch and pre-flight
 checks included; Ray is started before). Where the rest goes is printed too: ``start`` (study
 start to the first trial's start: context, Tune set-up, trial worker start-up and imports),
-``tail`` (slot-seconds left idle after the last trial started, while the final trials run
-alone) and ``between`` (everything else: gaps between trials on a slot).
+``imbalance`` (slot-seconds left idle once no trial is left to start, while the final trials
+run alone: uneven work, not scheduling), ``wind-down`` (after the last trial finished: Tune's
+teardown and the study summary) and ``between`` (everything else: gaps between trials on a
+slot, Tune's per-trial overhead).
 
 Usage: .venv/bin/python benchmarks/tune_overhead.py [--concurrency 2] [--epochs 3,10]
 """
@@ -42,13 +44,16 @@ def _breakdown(
     start_idle = (started[0] - start) * concurrency
     # After the last trial started no new work comes: each slot idles from its last finish on.
     tail = sum(end - f for f in finished[-concurrency:])
+    # Of that, the slot-seconds after the last trial finished (Tune's wind-down, the summary).
+    wind_down = (end - finished[-1]) * concurrency
     return {
         "trials": len(rows),
         "wall": end - start,
         "efficiency": busy / slots,
         "start": start_idle / slots,
-        "tail": tail / slots,
-        "between": max(0.0, 1 - busy / slots - start_idle / slots - tail / slots),
+        "imbalance": (tail - wind_down) / slots,
+        "wind_down": wind_down / slots,
+        "between": max(0.0, 1 - (busy + start_idle + tail) / slots),
         "mean_trial": busy / len(rows),
     }
 
@@ -100,18 +105,32 @@ def main() -> None:
                 ),
             )
         )
-    header = ("study", "trials", "wall s", "trial s", "efficiency", "start", "tail", "between")
-    print("{:<14} {:>6} {:>7} {:>7} {:>10} {:>6} {:>6} {:>7}".format(*header))
+    header = (
+        "study",
+        "trials",
+        "wall s",
+        "trial s",
+        "efficiency",
+        "start",
+        "imbalance",
+        "wind-down",
+        "between",
+    )
+    print("{:<14} {:>6} {:>7} {:>7} {:>10} {:>6} {:>9} {:>9} {:>7}".format(*header))
     for label, cfg in studies:
         start = time.time()
         run_study(cfg)
         b = _breakdown(storage, cfg.name, start, time.time(), args.concurrency)
         print(
             f"{label:<14} {b['trials']:>6} {b['wall']:>7.1f} {b['mean_trial']:>7.1f} "
-            f"{b['efficiency']:>10.2f} {b['start']:>6.2f} {b['tail']:>6.2f} {b['between']:>7.2f}",
+            f"{b['efficiency']:>10.2f} {b['start']:>6.2f} {b['imbalance']:>9.2f} "
+            f"{b['wind_down']:>9.2f} {b['between']:>7.2f}",
             flush=True,
         )
-    print("start, tail, between: shares of the slot-seconds (wall x concurrency) left idle")
+    print(
+        "start, imbalance, wind-down, between: shares of the slot-seconds (wall x concurrency) "
+        "left idle"
+    )
     ray.shutdown()
 
 
