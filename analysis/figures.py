@@ -146,7 +146,8 @@ def plot_correlations(result: AnalysisResult, path: Path) -> Path:
 
 def _interval_label(table: pd.DataFrame, confidence: float) -> str:
     """Describe the intervals drawn, e.g. ``95% BCa bootstrap interval``."""
-    methods = sorted({m for m in table["ci_method"] if m and m != "CV range"})
+    drawn = table[np.isfinite(table["spearman_lo"]) & np.isfinite(table["spearman_hi"])]
+    methods = sorted({m for m in drawn["ci_method"] if m and m != "CV range"})
     if not methods:
         return "no interval"
     return f"{confidence:.0%} {'/'.join(methods)} bootstrap interval"

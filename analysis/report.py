@@ -173,6 +173,9 @@ def _correlation_section(result: AnalysisResult, figures: bool) -> str:
         "note",
     ]
     tested = int(np.isfinite(table["p_value"]).sum())
+    # Chance of the top-10% overlap is size / n, 1/n for small sets (not 10%).
+    top10 = result.topk[np.isclose(result.topk["fraction"], 0.10)]["chance"]
+    chance = fmt_share(top10.max()) if len(top10) and np.isfinite(top10.max()) else "about 10%"
     text = [
         f"## Rank correlation with `{result.metric}`",
         markdown_table(header, rows),
@@ -183,9 +186,9 @@ def _correlation_section(result: AnalysisResult, figures: bool) -> str:
             f"two-sided permutation p-value; Holm's adjustment runs over the {tested} "
             "predictors with a p-value. The partial ρ removes the rank of log(params) from "
             "both sides. top-10% is the share of the truly best 10% of architectures that "
-            "the predictor also puts in its top 10% (chance: about 10%). Pairwise accuracy is "
-            "the fraction of ordered pairs with different metric that the predictor orders "
-            "correctly (about (1 + τ) / 2; the number published for the vote)."
+            f"the predictor also puts in its top 10% (chance here: {chance}). Pairwise "
+            "accuracy is the fraction of ordered pairs with different metric that the "
+            "predictor orders correctly (about (1 + τ) / 2; the number published for the vote)."
         ),
     ]
     if figures:

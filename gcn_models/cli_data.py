@@ -119,6 +119,8 @@ def run_convert(args: argparse.Namespace) -> int:
     """Read a dataset and write it as canonical ``.npz``."""
     from gcn_models.readers import save_npz
 
+    if Path(args.out).suffix != ".npz":
+        raise ValueError(f"--out must name a .npz file, got {args.out}")
     ds = _load(args)
     path = save_npz(ds, args.out)
     print(f"wrote {len(ds)} recordings ({ds.summary.preprocessing or 'raw'}) to {path}")

@@ -187,3 +187,14 @@ def test_all_nan_proxy_is_reported_not_dropped(tmp_path, capsys):
     row = csv.loc["grasp"]
     assert np.isnan(row["spearman_rho"]) and row["note"] == "all scores NaN"
     assert row["n_nan"] == n
+
+
+def test_small_study_report_states_the_top10_chance_it_uses(tmp_path):
+    write_trial_files(make_results(6, seed=1), tmp_path / "small")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AnalysisWarning)
+        small = analyze(load_results(tmp_path / "small"), bootstrap=200, permutations=99, seed=0)
+    n = len(small.architectures)
+    write_report(small, tmp_path / "report", figures=False)
+    text = (tmp_path / "report" / "report.md").read_text()
+    assert f"chance here: {100 / n:.1f}%" in text  # one architecture of n, not 10 %

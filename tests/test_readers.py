@@ -512,3 +512,20 @@ def test_cli_convert_and_synth(tmp_path, capsys):
     assert "no usable recording (5 skipped" in capsys.readouterr().err
     assert zcnas(["data", "check", str(tmp_path / "s"), "-o", "bogus=1"]) == 2
     assert "does not take option(s) bogus" in capsys.readouterr().err
+
+
+def test_cli_names_the_npz_inside_a_synth_directory_and_the_format_flag(tmp_path, capsys):
+    assert zcnas(["data", "synth", "--out", str(tmp_path / "s"), "--subjects", "4",
+                  "--duration", "2"]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert zcnas(["data", "check", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err
+    assert "it holds synthetic.npz: pass that file" in err
+    assert "`--format`" in err
+
+
+def test_cli_convert_refuses_an_output_that_is_not_npz(tmp_path, capsys):
+    out = tmp_path / "x.csv"
+    assert zcnas(["data", "convert", "synthetic", "--out", str(out)]) == 2
+    assert "--out must name a .npz file, got" in capsys.readouterr().err
+    assert not out.exists() and not (tmp_path / "x.csv.npz").exists()

@@ -72,6 +72,7 @@ def test_writes_one_row_per_architecture_with_study_columns(tmp_path: Path, synt
     rows = pd.read_parquet(out)
     space = default_space()
     expected_columns = {"arch_key", "params", "flops", "proxy_s", "zc_synflow_log"}
+    expected_columns |= {"study", "trial_id", "phase", "status", "seed", "dataset"}
     expected_columns |= {f"arch_{name}" for name in space.names}
     for name in proxies.split(","):
         expected_columns |= {f"zc_{name}", f"zc_{name}_s", f"zc_{name}_status"}
@@ -145,3 +146,71 @@ def test_scores_real_msr_action3d_sequences(tmp_path: Path) -> None:
     row = pd.read_parquet(out).iloc[0]
     assert row["zc_snip_status"] == "ok" and row["zc_nwot_status"] == "ok"
     assert row["zc_epe_nas_status"] == "ok"  # 20 classes, two windows each
+
+
+def _fake_study(root: Path, name: str = "s1") -> tuple[Path, np.ndarray, np.ndarray]:
+    """A study directory as ``zcnas tune`` leaves it: study.json and scoring_batch.npz."""
+    import json
+
+    study = root / name
+    study.mkdir(parents=True)
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((6, 6, 16, 19)).astype(np.float32)
+    y = np.array([0, 1, 0, 1, 0, 1], dtype=np.int64)
+    np.savez_compressed(study / "scoring_batch.npz", x=x, y=y)
+    meta = {"layout": "infant19", "num_classes": 2, "dataset": "synthetic(subjects=9,seed=5)"}
+    (study / "study.json").write_text(json.dumps(meta))
+    return study, x, y
+
+
+def test_study_flag_scores_on_the_batch_the_study_saved(tmp_path: Path) -> None:
+    study, x, y = _fake_study(tmp_path)
+    out = tmp_path / "more.parquet"
+    argv = ["score", "--random", "2", "--seed", "1", "--study", str(study), "--threads", "1"]
+    assert main([*argv, "--proxies", "snip,params", "--out", str(out)]) == 0
+    rows = pd.read_parquet(out)
+    assert rows["study"].tolist() == ["s1", "s1"]
+    assert rows["trial_id"].tolist() == ["score-0000", "score-0001"]
+    assert set(rows["status"]) == {"ok"} and set(rows["dataset"]) == {
+        "synthetic(subjects=9,seed=5)"
+    }
+
+    arch = default_space().sample(np.random.default_rng(1))
+    torch.manual_seed(1 * 1_000_003 + 0)
+    model = build_model(arch, layout="infant19", in_channels=6, num_classes=2)
+    expected = compute_proxies(
+        model, (torch.from_numpy(x), torch.from_numpy(y)), names=["snip"], seed=1
+    )
+    assert rows["zc_snip"][0] == expected["snip"].score
+
+
+def test_analyze_reads_score_rows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "scores.parquet"
+    argv = ["score", "--random", "4", "--proxies", "snip,synflow,params", *FAST]
+    assert main([*argv, "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["analyze", str(out), "--metric", "params", "--bootstrap", "200"]) == 0
+    printed = capsys.readouterr().out
+    assert "snip" in printed and "synflow" in printed
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--data", "synthetic"], "drop --data"),
+        (["--window", "16", "--batch-size", "8"], "drop --window, --batch-size"),
+    ],
+)
+def test_study_flag_refuses_data_flags(
+    tmp_path: Path, extra: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    study, _, _ = _fake_study(tmp_path)
+    assert main(["score", "--random", "1", "--study", str(study), *extra]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_study_flag_names_what_is_missing(tmp_path: Path, capsys) -> None:
+    (tmp_path / "empty").mkdir()
+    assert main(["score", "--random", "1", "--study", str(tmp_path / "empty")]) == 2
+    err = capsys.readouterr().err
+    assert "no study.json" in err and "written by `zcnas tune`" in err

@@ -275,6 +275,9 @@ def save_metadata(store: ResultStore, cfg: StudyConfig, context: StudyContext, p
             "config": cfg.to_dict(),
             "space": context.space.to_dict(),
             "layout": context.layout.name,
+            "layout_spec": context.layout.to_dict(),
+            "num_classes": context.num_classes,
+            "dataset": context.dataset_name,
             "scoring_batch_digest": _batch_digest(context.scoring_x, context.scoring_y),
             "scoring_batch_shape": list(context.scoring_x.shape),
             "proxies": list(context.proxy_names),
@@ -565,6 +568,10 @@ def run_study(cfg: StudyConfig, *, resume: bool = False) -> StudySummary:
     # check would abort the whole experiment on such a trial; every training report does carry
     # the metric, and a finished trial's final result never reaches OptunaSearch.on_trial_result.
     os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
+    # The study prints its own progress line; Tune's newer console output ignores verbose=0
+    # and prints an experiment box and a TensorBoard hint per phase. The classic reporter
+    # honours verbose=0. Set RAY_AIR_NEW_OUTPUT=1 to get Tune's output back.
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     save_metadata(store, cfg, context, phases_done)
     init_ray(cfg)
 

@@ -5,14 +5,22 @@
     zcnas score --random 20 --seed 0 --data synthetic --out scores.parquet
     zcnas score --random 5 --proxies synflow,jacob_cov,snip --window 64
 
+    zcnas score --random 200 --study zcnas_results/demo-1 --out more.parquet
+
 Steps: load the data (``--data``: ``synthetic`` or a path any reader recognises), cut all its
 evaluation windows (``--window`` overrides the dataset's default length), choose one fixed,
 stratified, de-duplicated scoring batch of ``--batch-size`` windows from them, then for each of
 ``--random N`` architectures sampled from the default search space (seeded by ``--seed``):
 build the network (weights seeded by ``--seed`` and the architecture's index), compute the
-proxies on the batch, and add one row. Rows use the study's column names: ``arch_key``,
+proxies on the batch, and add one row. With ``--study DIR`` the batch, layout and classes are
+those a study saved (``scoring_batch.npz`` and ``study.json``), so the scores are comparable
+with the study's rows.
+
+Rows use the study's column names: ``study``, ``trial_id`` (``score-<index>``), ``phase``
+(``proxies``), ``status`` (``ok``: scored), ``seed``, ``dataset``, ``arch_key``,
 ``arch_<choice>`` (text, null when inactive), ``params``, ``flops``, ``proxy_s`` and, per proxy,
-``zc_<name>``, ``zc_<name>_s``, ``zc_<name>_status`` (plus auxiliary ``zc_synflow_log``).
+``zc_<name>``, ``zc_<name>_s``, ``zc_<name>_status`` (plus auxiliary ``zc_synflow_log``), so
+``zcnas analyze FILE --metric params`` reads them like a proxies-only study.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import argparse
 import logging
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,10 +54,22 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--data",
-        default="synthetic",
+        default=None,
         metavar="synthetic|PATH",
         help="dataset: `synthetic` (default) or a path (tracker CSV directory, MSR Action3D "
         "directory, .npz)",
+    )
+    parser.add_argument(
+        "--study",
+        default=None,
+        metavar="DIR|URI",
+        help="score on the batch a study saved (STORAGE/NAME: its scoring_batch.npz, layout "
+        "and classes) instead of --data, so the scores compare with the study's rows",
+    )
+    parser.add_argument(
+        "--name",
+        default=None,
+        help="value of the `study` column (default: the --study name or `score`)",
     )
     parser.add_argument(
         "--layout", default=None, help="skeleton layout name or file (default: the dataset's)"
@@ -57,7 +78,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         "--window", type=int, default=None, metavar="T", help="window length in frames"
     )
     parser.add_argument(
-        "--batch-size", type=int, default=32, help="scoring batch size (default 32)"
+        "--batch-size", type=int, default=None, help="scoring batch size (default 32)"
     )
     parser.add_argument(
         "--proxies",
@@ -95,11 +116,8 @@ def run(args: argparse.Namespace) -> int:
 
     from gcn_models.cost import count_parameters
     from gcn_models.network import build_model
-    from gcn_models.readers import load_dataset
     from gcn_models.space import default_space
-    from gcn_models.windows import default_window_config, make_eval_windows
     from zero_cost.api import compute_proxies, resolve_proxies
-    from zero_cost.batch import select_scoring_batch
     from zero_cost.layers import resolve_layer_set
 
     _check_args(args)
@@ -108,20 +126,16 @@ def run(args: argparse.Namespace) -> int:
     proxies = resolve_proxies(args.proxies)
     layers = resolve_layer_set(args.layers)
     device = _device(args.device)
-    dataset = load_dataset(args.data, layout=args.layout)
-    overrides: dict[str, Any] = {} if args.window is None else {"length": args.window}
-    windows = default_window_config(dataset, **overrides)
-    x_all, y_all, _ = make_eval_windows(dataset, windows)
-    if x_all.shape[0] < 2:
-        raise ValueError(f"{args.data}: {x_all.shape[0]} evaluation window(s); need at least 2")
-    x, y = select_scoring_batch(x_all, y_all, size=args.batch_size, seed=args.seed)
+    source = _study_batch(args.study) if args.study is not None else _data_batch(args)
+    x, y = source.x, source.y
     batch = (x.to(device), y.to(device))
     space = default_space()
     rng = np.random.default_rng(args.seed)
+    study_name = args.name or source.study or "score"
     logger.info(
         "scoring %d architectures on %s: batch %s, %d proxies, %s",
         args.random,
-        args.data,
+        source.label,
         tuple(x.shape),
         len(proxies),
         device,
@@ -134,12 +148,20 @@ def run(args: argparse.Namespace) -> int:
         torch.manual_seed(args.seed * 1_000_003 + index)
         model = build_model(
             arch,
-            layout=dataset.layout,
+            layout=source.layout,
             in_channels=int(x.shape[1]),
-            num_classes=dataset.num_classes,
+            num_classes=source.num_classes,
         )
         result = compute_proxies(model, batch, names=proxies, seed=args.seed, layers=layers)
-        row: dict[str, Any] = {"arch_key": space.arch_key(arch)}
+        row: dict[str, Any] = {
+            "study": study_name,
+            "trial_id": f"score-{index:04d}",
+            "phase": "proxies",
+            "status": "ok",
+            "seed": args.seed,
+            "dataset": source.label,
+            "arch_key": space.arch_key(arch),
+        }
         row.update({f"arch_{name}": _text(arch.get(name)) for name in space.names})
         row["params"] = count_parameters(model)
         row["flops"] = _flops(model, result, tuple(x.shape))
@@ -160,10 +182,92 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+@dataclass
+class _ScoringSource:
+    """The batch to score on and what the networks are built for."""
+
+    x: Any  # float32 tensor (B, C, T, V)
+    y: Any  # int64 tensor (B,)
+    layout: Any  # SkeletonLayout
+    num_classes: int
+    label: str  # the `dataset` column
+    study: str | None = None
+
+
+def _data_batch(args: argparse.Namespace) -> _ScoringSource:
+    """A fixed, stratified scoring batch from all evaluation windows of ``--data``."""
+    from gcn_models.readers import load_dataset
+    from gcn_models.windows import default_window_config, make_eval_windows
+    from zero_cost.batch import select_scoring_batch
+
+    data = args.data or "synthetic"
+    dataset = load_dataset(data, layout=args.layout)
+    overrides: dict[str, Any] = {} if args.window is None else {"length": args.window}
+    windows = default_window_config(dataset, **overrides)
+    x_all, y_all, _ = make_eval_windows(dataset, windows)
+    if x_all.shape[0] < 2:
+        raise ValueError(f"{data}: {x_all.shape[0]} evaluation window(s); need at least 2")
+    size = args.batch_size or 32
+    x, y = select_scoring_batch(x_all, y_all, size=size, seed=args.seed)
+    return _ScoringSource(x, y, dataset.layout, dataset.num_classes, str(data))
+
+
+def _study_batch(study: str) -> _ScoringSource:
+    """The scoring batch, layout and classes a study saved beside its rows.
+
+    Raises:
+        ValueError: If ``study`` is not a study directory written by ``zcnas tune``.
+    """
+    import io
+
+    import numpy as np
+    import torch
+
+    from gcn_models.layouts import get_layout, layout_from_dict
+    from tuning.results import ResultStore
+
+    root, _, name = study.rstrip("/").rpartition("/")
+    store = ResultStore(root or ".", name)
+    meta = store.read_json("study.json")
+    blob = store.read_bytes("scoring_batch.npz")
+    if meta is None or blob is None:
+        missing = "study.json" if meta is None else "scoring_batch.npz"
+        raise ValueError(
+            f"--study {study}: no {missing}; expected a study directory written by "
+            "`zcnas tune` (STORAGE/NAME, holding study.json and scoring_batch.npz)"
+        )
+    with np.load(io.BytesIO(blob)) as arrays:
+        x = torch.from_numpy(np.ascontiguousarray(arrays["x"], dtype=np.float32))
+        y = torch.from_numpy(np.ascontiguousarray(arrays["y"], dtype=np.int64))
+    if "layout_spec" in meta:
+        layout = layout_from_dict(meta["layout_spec"], source=f"{study}/study.json:layout_spec")
+    else:
+        layout = get_layout(meta["layout"])
+    # Studies written before `num_classes` was recorded: the stratified batch holds every class.
+    num_classes = int(meta.get("num_classes") or int(y.max()) + 1)
+    label = str(meta.get("dataset") or meta.get("config", {}).get("data") or study)
+    return _ScoringSource(x, y, layout, num_classes, label, study=name)
+
+
 def _check_args(args: argparse.Namespace) -> None:
+    if args.study is not None:
+        given = [
+            flag
+            for flag, value in (
+                ("--data", args.data),
+                ("--layout", args.layout),
+                ("--window", args.window),
+                ("--batch-size", args.batch_size),
+            )
+            if value is not None
+        ]
+        if given:
+            raise ValueError(
+                f"--study takes the study's batch, layout and window; drop {', '.join(given)}"
+            )
     if args.random < 1:
         raise ValueError(f"--random must be >= 1, got {args.random}")
-    if args.batch_size < 2:
+    if args.batch_size is not None and args.batch_size < 2:
         raise ValueError(f"--batch-size must be >= 2, got {args.batch_size}")
     if args.threads is not None and args.threads < 1:
         raise ValueError(f"--threads must be >= 1, got {args.threads}")
@@ -209,10 +313,11 @@ def _write_parquet(rows: list[dict[str, Any]], proxies: list[str], path: Path) -
     import pyarrow.parquet as pq
 
     fields = []
+    text = {"study", "trial_id", "phase", "status", "dataset"}
     for column in rows[0]:
-        if column.startswith("arch_") or column.endswith("_status"):
+        if column.startswith("arch_") or column.endswith("_status") or column in text:
             fields.append(pa.field(column, pa.string()))
-        elif column in ("params", "flops"):
+        elif column in ("params", "flops", "seed"):
             fields.append(pa.field(column, pa.int64()))
         else:
             fields.append(pa.field(column, pa.float64()))

@@ -97,12 +97,19 @@ def detect_format(source: str | Path) -> str:
     for spec in _READERS.values():
         if spec.detect(source):
             return spec.name
-    if not Path(source).exists():
+    path = Path(source)
+    if not path.exists():
         raise FileNotFoundError(f"{source}: no such file or directory")
+    hint = ""
+    if path.is_dir():
+        archives = sorted(p.name for p in path.glob("*.npz"))
+        if archives:
+            hint = f"; it holds {', '.join(archives)}: pass that file ({path / archives[0]})"
     raise ValueError(
         f"{source}: cannot tell the data format; expected a directory of tracker CSVs with an "
         "outcomes file, an MSR Action3D directory with `skeleton3D/`, a `.npz` file or "
-        f"`synthetic` (or pass format=, one of: {', '.join(_READERS)})"
+        f"`synthetic`{hint} (or name the format: `--format` on the command line, `format=` in "
+        f"Python; one of: {', '.join(_READERS)})"
     )
 
 
