@@ -29,7 +29,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy import signal
 
 from gcn_models.dataset import DataWarning, SkeletonDataset, SkippedRecording
 from gcn_models.layouts import SkeletonLayout
@@ -250,6 +249,8 @@ def resample(x: np.ndarray, source_fps: float, target_fps: float) -> np.ndarray:
 
 def lowpass_min_length(order: int = 8) -> int:
     """Fewest frames a recording needs for :func:`lowpass_filter` (forward-backward padding)."""
+    from scipy import signal  # here, not at the top: every trial worker imports this module
+
     sos = signal.butter(order, 0.5, output="sos")
     taps = 2 * len(sos) + 1 - min(int((sos[:, 2] == 0).sum()), int((sos[:, 5] == 0).sum()))
     return 3 * taps + 1
@@ -269,6 +270,8 @@ def lowpass_filter(
         The filtered copy (C, T, V) and the observed stretches that were too short to filter
         (left unfiltered; reported as :class:`Gap` records with ``filled=False``).
     """
+    from scipy import signal
+
     sos = signal.butter(order, cutoff * 2.0, output="sos")  # Wn is relative to Nyquist = fs/2
     need = lowpass_min_length(order)
     out = np.asarray(x, dtype=np.float64).copy()

@@ -315,8 +315,12 @@ def _recorded_cluster() -> str | None:
         return None
 
 
-def init_ray(cfg: StudyConfig) -> None:
+def init_ray(cfg: StudyConfig, *, num_cpus: int | None = None) -> None:
     """Start a private local Ray instance, or attach to a cluster (no resource arguments there).
+
+    Args:
+        cfg: The study settings (``address``).
+        num_cpus: CPUs of the local instance (default: all of this machine's).
 
     Raises:
         ConnectionError: the cluster at ``--address``/``RAY_ADDRESS`` cannot be reached; the
@@ -350,7 +354,7 @@ def init_ray(cfg: StudyConfig) -> None:
         )
     ray.init(
         address="local",
-        num_cpus=os.cpu_count() or 1,
+        num_cpus=num_cpus or os.cpu_count() or 1,
         include_dashboard=False,
         log_to_driver=False,
         object_store_memory=512 * 1024**2,
