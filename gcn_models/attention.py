@@ -133,4 +133,3 @@ def make_attention(
     return AttentionBlock(
         kind, channels, num_joints=num_joints, kernel_size=kernel_size, nonlinearity=nonlinearity
     )
-

@@ -34,9 +34,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--classes", type=int, default=2, help="number of classes for --sample (default 2)"
     )
-    parser.add_argument(
-        "--json", action="store_true", help="print the space definition as JSON"
-    )
+    parser.add_argument("--json", action="store_true", help="print the space definition as JSON")
     parser.set_defaults(handler=run)
 
 
@@ -106,9 +104,7 @@ def _describe_space(space: Any) -> str:
         rows.append("")
         rows.append("conditions (a choice is active when any alternative holds):")
         for name, alternatives in space.activity:
-            texts = [
-" and ".join(_condition_text(c) for c in group) for group in alternatives
-            ]
+            texts = [" and ".join(_condition_text(c) for c in group) for group in alternatives]
             rows.append(f"  {name}: " + "  OR  ".join(texts))
     if space.collapse_rules:
         rows.append("")

@@ -55,9 +55,7 @@ def list_adjacency_strategies() -> list[str]:
     return sorted(_BUILDERS)
 
 
-def build_adjacency(
-    strategy: str, layout: SkeletonLayout | str, **options: Any
-) -> torch.Tensor:
+def build_adjacency(strategy: str, layout: SkeletonLayout | str, **options: Any) -> torch.Tensor:
     """Build the adjacency tensor of a layout with a registered strategy.
 
     Args:
@@ -240,8 +238,6 @@ def graph_pair(
         ValueError: For an unknown graph name, listing the valid ones.
     """
     if name not in GRAPH_PRESETS:
-        raise ValueError(
-            f"unknown graph `{name}`; valid graphs: {', '.join(GRAPH_PRESETS)}"
-        )
+        raise ValueError(f"unknown graph `{name}`; valid graphs: {', '.join(GRAPH_PRESETS)}")
     input_spec, main_spec = GRAPH_PRESETS[name]
     return input_spec.build(layout, **overrides), main_spec.build(layout, **overrides)

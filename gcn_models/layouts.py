@@ -190,9 +190,7 @@ def layout_from_dict(data: dict[str, Any], *, source: str = "<dict>") -> Skeleto
         raise ValueError(f"{source}: {what} `{value}` is not one of the layout's joints")
 
     try:
-        edges = tuple(
-            (resolve(e[0], "edge"), resolve(e[1], "edge")) for e in data["edges"]
-        )
+        edges = tuple((resolve(e[0], "edge"), resolve(e[1], "edge")) for e in data["edges"])
     except (TypeError, IndexError, KeyError):
         raise ValueError(f"{source}: `edges` must be a list of [joint, joint] pairs") from None
     trunk_raw = data.get("trunk")

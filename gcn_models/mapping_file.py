@@ -32,7 +32,5 @@ def read_mapping_file(path: str | Path, what: str) -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - re-raised with the file name
         raise ValueError(f"{path}: cannot parse {what} file: {exc}") from exc
     if not isinstance(data, dict):
-        raise ValueError(
-            f"{path}: a {what} file must hold a mapping, got {type(data).__name__}"
-        )
+        raise ValueError(f"{path}: a {what} file must hold a mapping, got {type(data).__name__}")
     return data

@@ -72,9 +72,7 @@ class ModelOptions:
 
     def __post_init__(self) -> None:
         if self.num_input_branches < 1:
-            raise ValueError(
-                f"`num_input_branches` must be >= 1, got {self.num_input_branches}"
-            )
+            raise ValueError(f"`num_input_branches` must be >= 1, got {self.num_input_branches}")
 
 
 # ----------------------------------------------------------------------------- value tables
@@ -441,9 +439,7 @@ class SearchGCN(nn.Module):
 
     def _check_input(self, x: torch.Tensor) -> None:
         if x.dim() != 4:
-            raise ValueError(
-                f"expected input of shape (N, C, T, V), got {tuple(x.shape)}"
-            )
+            raise ValueError(f"expected input of shape (N, C, T, V), got {tuple(x.shape)}")
         n, c, _, v = x.shape
         if c != self.in_channels or v != self.num_joints:
             raise ValueError(

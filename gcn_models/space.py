@@ -496,9 +496,7 @@ def _validate_space(space: SearchSpace) -> None:
                     '"null" (quote it in YAML)'
                 )
             if not _is_value(value):
-                raise ValueError(
-                    f"choice `{name}`: value {value!r} must be an int or a string"
-                )
+                raise ValueError(f"choice `{name}`: value {value!r} must be an int or a string")
         if len(set(values)) != len(values):
             raise ValueError(f"choice `{name}` repeats values: {_describe(values)}")
 

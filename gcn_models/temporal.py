@@ -281,9 +281,7 @@ class MultiScaleTemporalBlock(nn.Module):
         self.outer_se: nn.Module | None = None
         if num_scales > 1:
             self.fusion = conv_bn(channels * num_scales, channels)
-            ratio = branch_cls.outer_se_ratio(
-                outer_se_ratio, expansion, mbconv_quirk=mbconv_quirk
-            )
+            ratio = branch_cls.outer_se_ratio(outer_se_ratio, expansion, mbconv_quirk=mbconv_quirk)
             self.outer_se = maybe_se(channels, ratio, nonlinearity)
         self.shortcut = make_shortcut(channels, channels, stride) if block_residual else None
         self.act = make_nonlinearity(nonlinearity)

@@ -223,8 +223,14 @@ def test_nsga2_multi_objective_study_runs(tmp_path, space_file, ray_session):
     from tuning.study import run_study
 
     cfg = StudyConfig.from_preset(
-        "demo", name="nsga", storage=str(tmp_path), num_samples=3, space_file=str(space_file),
-        sampler="nsga2", second_objective="params", **TINY,
+        "demo",
+        name="nsga",
+        storage=str(tmp_path),
+        num_samples=3,
+        space_file=str(space_file),
+        sampler="nsga2",
+        second_objective="params",
+        **TINY,
     )
     run_study(cfg)
     rows = _rows(tmp_path, "nsga")

@@ -144,9 +144,7 @@ def run(args: argparse.Namespace) -> int:
     print()
     print(f"results: {summary.directory}/trials (one Parquet file per trial)")
     if summary.rows and not summary.counts.get("ok"):
-        print(
-            f"zcnas tune: every trial failed; first error: {_first_error(cfg)}", file=sys.stderr
-        )
+        print(f"zcnas tune: every trial failed; first error: {_first_error(cfg)}", file=sys.stderr)
         return 1
     if not args.no_report:
         _report(summary.directory, cfg)

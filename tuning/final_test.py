@@ -88,7 +88,9 @@ def final_test(
         windows = windows.replace(length=cfg.window)
     test_x, _, groups = make_eval_windows(test, windows)
     holdout = ValidationSet(
-        x=test_x, groups=np.asarray(groups), labels=np.asarray(test.labels),
+        x=test_x,
+        groups=np.asarray(groups),
+        labels=np.asarray(test.labels),
         num_classes=dataset.num_classes,
     )
     seed = cfg.seed if seed is None else seed
@@ -100,13 +102,20 @@ def final_test(
     for pick in picks:
         torch.manual_seed(seed)
         model = build_model(
-            pick["arch"], layout=dataset.layout, in_channels=int(test_x.shape[1]),
+            pick["arch"],
+            layout=dataset.layout,
+            in_channels=int(test_x.shape[1]),
             num_classes=dataset.num_classes,
         )
         history: list[EpochResult] = []
         sampler = TrainWindowSampler(train, windows, seed=seed)
         outcome = train_model(
-            model, sampler.epoch, holdout, training, device=device, seed=seed,
+            model,
+            sampler.epoch,
+            holdout,
+            training,
+            device=device,
+            seed=seed,
             on_epoch=history.append,
         )
         last = history[-1]
@@ -126,7 +135,9 @@ def final_test(
             }
         )
         logger.info(
-            "final test %s: accuracy %.3f, AUC %.3f", pick["arch_key"], last.val_accuracy,
+            "final test %s: accuracy %.3f, AUC %.3f",
+            pick["arch_key"],
+            last.val_accuracy,
             last.val_auc,
         )
     store.write_json(RESULT_FILE, {"results": records})

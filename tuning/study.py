@@ -97,7 +97,9 @@ def build_context(cfg: StudyConfig) -> StudyContext:
             "or add recordings"
         )
     validation = ValidationSet(
-        x=val_x, groups=np.asarray(val_groups), labels=np.asarray(val.labels),
+        x=val_x,
+        groups=np.asarray(val_groups),
+        labels=np.asarray(val.labels),
         num_classes=dataset.num_classes,
     )
     train_x, train_y, _ = make_eval_windows(train, windows)
@@ -445,9 +447,7 @@ def _grid_tuner(
     )
 
 
-def _search_tuner(
-    cfg: StudyConfig, context: StudyContext, points: list[dict[str, Any]]
-) -> Any:
+def _search_tuner(cfg: StudyConfig, context: StudyContext, points: list[dict[str, Any]]) -> Any:
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
 
@@ -486,9 +486,7 @@ def _search_tuner(
             reuse_actors=True,
             trial_dirname_creator=trial_dirname,
         ),
-        run_config=_run_config(
-            cfg, "search", _callbacks(cfg, context, cfg.num_samples, "search")
-        ),
+        run_config=_run_config(cfg, "search", _callbacks(cfg, context, cfg.num_samples, "search")),
     )
 
 
@@ -628,7 +626,10 @@ def _fit_with_restores(tuner: Any, cfg: StudyConfig, context: StudyContext, phas
                 raise
             logger.warning(
                 "phase `%s` stopped by an error in Ray (%s); restoring it (%d of %d)",
-                phase, str(exc).splitlines()[0][:200], attempt + 1, DRIVER_RESTORES,
+                phase,
+                str(exc).splitlines()[0][:200],
+                attempt + 1,
+                DRIVER_RESTORES,
             )
             tuner = restored
 

@@ -319,9 +319,7 @@ def train_model(
     )
 
 
-def _below_critical(
-    epoch: int, best_auc: float, critical: tuple[tuple[int, float], ...]
-) -> bool:
+def _below_critical(epoch: int, best_auc: float, critical: tuple[tuple[int, float], ...]) -> bool:
     """The original search's rule: stop at epoch E when the best AUC is below its threshold."""
     for critical_epoch, threshold in critical:
         if epoch == critical_epoch and not (best_auc >= threshold):

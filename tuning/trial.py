@@ -283,7 +283,10 @@ def execute_trial(
             return _finish(recorder)
         if phase == "search" and context.proxy_gate is not None:
             decision = gate_decision(
-                store.read_rows(), row, context.gate_proxy, context.proxy_gate,
+                store.read_rows(),
+                row,
+                context.gate_proxy,
+                context.proxy_gate,
                 min_history=context.gate_min_history,
             )
             if decision.prune:
@@ -469,4 +472,3 @@ def _final_metrics(row: dict[str, Any], context: StudyContext) -> dict[str, Any]
         "proxy_s": _finite_or(row.get("proxy_s"), 0.0),
         **_proxy_metrics(row),
     }
-
