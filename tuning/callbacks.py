@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ray import tune
+from ray.tune.progress_reporter import TrialProgressCallback
 
 from tuning.results import ResultStore
 from tuning.schema import results_schema, row_to_table
@@ -99,6 +100,19 @@ class RowGuard(tune.Callback):
         """A trial errored after its retries (lost worker, crash outside the trial body)."""
         message = getattr(trial, "error_message", None) or "trial errored in Ray"
         self._finish(trial, f"ray trial error: {message}")
+
+
+class QuietTrialProgress(TrialProgressCallback):
+    """Tune's classic per-trial printer, silenced; :class:`ProgressLine` reports instead.
+
+    With the classic console output (``RAY_AIR_NEW_OUTPUT=0``) Tune adds this printer unless
+    one is passed in, and it prints ``Trial ... completed. Last result:`` for every trial that
+    ends without a report whatever ``verbose`` says (ray 2.60). Passing a silent one keeps the
+    console to the study's own line.
+    """
+
+    def _print(self, msg: str) -> None:
+        logger.debug("tune: %s", msg)
 
 
 class ProgressLine(tune.Callback):

@@ -398,9 +398,13 @@ def _run_config(cfg: StudyConfig, phase: str, callbacks: list[Any]) -> Any:
 
 
 def _callbacks(cfg: StudyConfig, context: StudyContext, total: int, phase: str) -> list[Any]:
-    from tuning.callbacks import OptunaMirror, ProgressLine, RowGuard
+    from tuning.callbacks import OptunaMirror, ProgressLine, QuietTrialProgress, RowGuard
 
-    callbacks: list[Any] = [RowGuard(context), ProgressLine(cfg.storage, cfg.name, total, phase)]
+    callbacks: list[Any] = [
+        RowGuard(context),
+        ProgressLine(cfg.storage, cfg.name, total, phase),
+        QuietTrialProgress(metric=METRIC),
+    ]
     if cfg.optuna_storage and phase == "search":
         callbacks.append(OptunaMirror(cfg.optuna_storage, cfg.name, context.space, METRIC))
     return callbacks
