@@ -203,7 +203,20 @@ def run_trial(config: dict[str, Any], context: StudyContext) -> None:
     except AttributeError:
         pass
     torch.set_num_threads(cpus)
+    _freeze_long_lived_objects()
     execute_trial(config, context, trial_id=trial_id, report=_report)
+
+
+def _freeze_long_lived_objects() -> None:
+    """Move what this worker holds before its first trial out of the collector's sight, once.
+
+    The imports (torch, Ray, the trial code) and the study context live as long as the worker.
+    Without this, the full collection after every trial (:func:`release_memory`) walks their
+    ~300,000 objects: 0.13 s per trial, measured, a tenth of a proxies-only trial's slot time.
+    """
+    if gc.get_freeze_count() == 0:
+        gc.collect()
+        gc.freeze()
 
 
 def execute_trial(
