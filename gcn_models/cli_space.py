@@ -23,7 +23,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     parser.add_argument(
-        "--layout", default="infant19", help="skeleton layout for --sample (default infant19)"
+        "--layout",
+        default="infant19",
+        help="skeleton layout for --sample and for checking a --space file (default infant19)",
     )
     parser.add_argument(
         "--in-channels", type=int, default=6, help="input channels for --sample (default 6)"
@@ -43,6 +45,17 @@ def run(args: argparse.Namespace) -> int:
     from gcn_models.space import SearchSpace, default_space
 
     space = SearchSpace.from_file(args.space) if args.space else default_space()
+    if args.space:  # the shipped space is checked by the test suite
+        from gcn_models.network import check_space_builds
+
+        check_space_builds(
+            space,
+            layout=args.layout,
+            in_channels=args.in_channels,
+            num_classes=args.classes,
+            seed=args.seed,
+            source=args.space,
+        )
     if args.sample is not None:
         if args.sample < 1:
             raise ValueError(f"--sample must be >= 1, got {args.sample}")

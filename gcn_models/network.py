@@ -540,3 +540,48 @@ def build_model(
     )
     logger.debug("built %s", canonical)
     return model
+
+
+def check_space_builds(
+    space: SearchSpace,
+    *,
+    layout: SkeletonLayout | str,
+    in_channels: int,
+    num_classes: int,
+    seed: int = 0,
+    source: str | None = None,
+) -> None:
+    """Build one network per value of every choice, so a bad space fails before any search.
+
+    Each value is placed into one sampled architecture (values that are inactive there are
+    skipped: nothing to build), so a restricted or extended space with a value the builder
+    does not know, or one the layout or input cannot take, is found in about 60 builds.
+
+    Args:
+        space: The space to check.
+        layout: Skeleton layout (or its registry name / file path) of the data.
+        in_channels: C of the input.
+        num_classes: Number of logits.
+        seed: Seed of the base architecture.
+        source: Where the space came from (a file), named in the error.
+
+    Raises:
+        ValueError: Naming the first choice and value that does not build, and why.
+    """
+    import numpy as np
+
+    base = {k: v for k, v in space.sample(np.random.default_rng(seed)).items() if v}
+    for name, values in space.choices.items():
+        for value in values:
+            try:
+                arch = space.canonical({**base, name: value})
+            except ValueError:
+                continue  # inactive in this combination: nothing to build
+            try:
+                build_model(arch, layout=layout, in_channels=in_channels, num_classes=num_classes)
+            except (ValueError, KeyError, TypeError, RuntimeError) as exc:
+                where = f" (from {source})" if source else ""
+                raise ValueError(
+                    f"search space{where} holds values the network builder rejects (found "
+                    f"while building {name}={value!r}): {exc}"
+                ) from None

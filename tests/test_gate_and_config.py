@@ -41,8 +41,10 @@ def test_gate_rejects_a_bad_quantile():
 def test_config_round_trip_and_validation():
     cfg = StudyConfig.from_preset("demo", name="x", proxies=("snip",))
     assert StudyConfig.from_dict(cfg.to_dict()) == cfg
-    with pytest.raises(ValueError, match="batch_size"):
+    with pytest.raises(ValueError, match=r"`--batch-size` \(batch_size\) must be >= 2"):
         StudyConfig.from_preset("demo", batch_size=1)
+    with pytest.raises(ValueError, match=r"`--lr` \(learning_rate\) must be > 0"):
+        StudyConfig.from_preset("demo", learning_rate=-1.0)
     with pytest.raises(ValueError, match="proxies_only"):
         StudyConfig.from_preset("demo", proxies_only=True, warmup=5)
     with pytest.raises(ValueError, match="unknown preset"):

@@ -371,3 +371,16 @@ def test_cli_reports_bad_space_files(tmp_path, capsys) -> None:
     bad.write_text("graph: [spatial, 3.5]\n")
     assert main(["space", "--space", str(bad)]) == 2
     assert "bad.yaml: choices.graph[1]: 3.5 must be an int or a string" in capsys.readouterr().err
+
+
+def test_cli_space_refuses_values_the_builder_does_not_know(tmp_path, capsys) -> None:
+    from tuning.cli import main
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("graph: [spatial, bogus]\n")
+    assert main(["space", "--space", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.yaml" in err and "graph='bogus'" in err and "valid graphs: spatial" in err
+    good = tmp_path / "good.yaml"
+    good.write_text("graph: [spatial, dis2]\n")
+    assert main(["space", "--space", str(good)]) == 0

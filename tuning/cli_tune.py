@@ -18,7 +18,13 @@ from tuning.config import PRESETS, SCHEDULERS, SECOND_OBJECTIVES, StudyConfig
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Add the `tune` flags."""
     add = parser.add_argument
-    add("--preset", choices=sorted(PRESETS), default="demo", help="defaults to start from")
+    add(
+        "--preset",
+        choices=sorted(PRESETS),
+        default="demo",
+        help="defaults to start from: demo (small synthetic study, the default) or full "
+        "(the infant protocol: 150-frame windows, 100 epochs, critical-epoch stops)",
+    )
     add("--data", help="`synthetic` (default) or a dataset path (CSV dir, MSR dir, .npz)")
     add("--layout", help="layout name or JSON/YAML file, for data that does not carry one")
     add(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -197,4 +198,15 @@ def _validate(cfg: StudyConfig) -> None:
     ]
     for ok, message in checks:
         if not ok:
-            raise ValueError(message)
+            raise ValueError(re.sub(r"`(\w+)`", _setting_and_flag, message))
+
+
+# Settings whose `zcnas tune` flag is not the field name with dashes.
+_FLAG_OF = {"learning_rate": "--lr", "space_file": "--space"}
+
+
+def _setting_and_flag(match: re.Match[str]) -> str:
+    """`num_samples` becomes `--num-samples` (num_samples): the flag, then the study.json key."""
+    field_name = match.group(1)
+    flag = _FLAG_OF.get(field_name, "--" + field_name.replace("_", "-"))
+    return f"`{flag}` ({field_name})"

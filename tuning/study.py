@@ -154,13 +154,16 @@ def _preflight(
     Raises:
         ValueError: Naming the setting and what is allowed.
     """
-    from gcn_models.network import build_model
+    from gcn_models.network import check_space_builds
     from zero_cost import list_proxies
 
     known = set(list_proxies())
     unknown = [p for p in cfg.proxies if p not in known]
     if unknown:
-        raise ValueError(f"unknown proxies {unknown}; registered: {', '.join(sorted(known))}")
+        names = ", ".join(f"`{p}`" for p in unknown)
+        raise ValueError(
+            f"unknown proxy {names} in --proxies; valid proxies: {', '.join(sorted(known))}"
+        )
     gate_needs = cfg.proxy_gate is not None or cfg.warmup
     if gate_needs and cfg.gate_proxy != "vote":
         scored = set(cfg.proxies) or known
@@ -177,21 +180,14 @@ def _preflight(
                 f"`--gpus-per-trial {cfg.gpus_per_trial}` but this machine has no CUDA GPU; "
                 "trials would wait forever (use 0, or --address to reach a GPU cluster)"
             )
-    base = {k: v for k, v in space.sample(np.random.default_rng(cfg.seed)).items() if v}
-    for name, values in space.choices.items():
-        for value in values:
-            try:
-                arch = space.canonical({**base, name: value})
-            except ValueError:
-                continue  # inactive in this combination: nothing to build
-            try:
-                build_model(arch, layout=layout, in_channels=in_channels, num_classes=num_classes)
-            except (ValueError, KeyError, TypeError, RuntimeError) as exc:
-                where = f" (from {cfg.space_file})" if cfg.space_file else ""
-                raise ValueError(
-                    f"search space{where} holds values the network builder rejects (found "
-                    f"while building {name}={value!r}): {exc}"
-                ) from None
+    check_space_builds(
+        space,
+        layout=layout,
+        in_channels=in_channels,
+        num_classes=num_classes,
+        seed=cfg.seed,
+        source=cfg.space_file,
+    )
 
 
 def load_study_dataset(cfg: StudyConfig) -> Any:

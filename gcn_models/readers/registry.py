@@ -99,7 +99,10 @@ def detect_format(source: str | Path) -> str:
             return spec.name
     path = Path(source)
     if not path.exists():
-        raise FileNotFoundError(f"{source}: no such file or directory")
+        raise FileNotFoundError(
+            f"{source}: no such file or directory (data is `synthetic`, a directory of tracker "
+            "CSVs, an MSR Action3D directory or a `.npz` file)"
+        )
     hint = ""
     if path.is_dir():
         archives = sorted(p.name for p in path.glob("*.npz"))
