@@ -214,3 +214,9 @@ def test_study_flag_names_what_is_missing(tmp_path: Path, capsys) -> None:
     assert main(["score", "--random", "1", "--study", str(tmp_path / "empty")]) == 2
     err = capsys.readouterr().err
     assert "no study.json" in err and "written by `zcnas tune`" in err
+
+
+def test_reports_each_architecture_without_verbose_flag(caplog: pytest.LogCaptureFixture) -> None:
+    assert main(["score", "--random", "2", "--proxies", "flops", *FAST]) == 0
+    progress = [r.getMessage() for r in caplog.records if r.name == "zero_cost.cli"]
+    assert [m.split()[0] for m in progress if m[0].isdigit()] == ["1/2", "2/2"]

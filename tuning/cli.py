@@ -47,8 +47,10 @@ def configure_logging(verbosity: int) -> None:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     for name in ("gcn_models", "zero_cost", "analysis"):
         logging.getLogger(name).setLevel(level)
-    # The study's own progress (phases, restores) is shown without -v.
-    logging.getLogger("tuning").setLevel(min(level, logging.INFO))
+    # Progress of long commands (the study's phases and restores, one line per architecture
+    # scored) is shown without -v.
+    for name in ("tuning", "zero_cost.cli"):
+        logging.getLogger(name).setLevel(min(level, logging.INFO))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
