@@ -264,6 +264,7 @@ def test_failing_trials_are_recorded_and_the_study_goes_on(tmp_path, space_file)
         _kill_group(proc)
     assert proc.returncode == 0, out
     assert "Last result" not in out, "Tune's per-trial printer should be silenced"
+    assert "A new study created" not in out and "Wrote the latest version" not in out
     rows = _rows(tmp_path / "results", "faults")
     assert len(rows) == 6
     frame = rows["arch_attention"] == "frame"
