@@ -178,7 +178,8 @@ def _legend_handles(table: pd.DataFrame, ceiling) -> list:
                 [],
                 color="#CC79A7",
                 ls="--",
-                label=f"noise ceiling: ρ between seeds = {ceiling.rho:.2f}",
+                label=f"noise ceiling: ρ between seeds = {ceiling.rho:.2f}"
+                + ("" if ceiling.has_interval else f" (n={ceiling.n}, no interval)"),
             )
         )
     return handles

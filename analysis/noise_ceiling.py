@@ -10,6 +10,12 @@ paired (run A = lowest seed, run B = second lowest); the ceiling is rho(A, B) ov
 architectures, with the same bootstrap interval as the proxies. The correlations themselves
 use the mean over seeds, which is somewhat less noisy than a single run, so the ceiling is a
 conservative bound for them.
+
+The ceiling follows the proxies' rule: it needs :data:`~analysis.correlation.MIN_ARCHITECTURES`
+replicated architectures; below that it is NaN and ``note`` says so in words, with the
+``--replicate`` the study needs. Its interval can still be undefined at a few architectures
+(a bootstrap resample that draws one architecture only has no rho); ``interval_note`` then
+says why, and the report draws no conclusion from the ceiling.
 """
 
 from __future__ import annotations
@@ -40,7 +46,9 @@ class NoiseCeiling:
         lo: Lower end of the bootstrap interval.
         hi: Upper end of the bootstrap interval.
         n: Architectures with at least two seeds.
-        note: How it was computed, or why it is undefined.
+        note: How it was computed, or why it is undefined (a phrase that can stand alone).
+        interval_note: Why the interval is missing although ``rho`` is finite, starting
+            with ``"no interval: "``; empty when the interval is there or ``rho`` is NaN.
     """
 
     rho: float
@@ -48,6 +56,17 @@ class NoiseCeiling:
     hi: float
     n: int
     note: str
+    interval_note: str = ""
+
+    @property
+    def estimated(self) -> bool:
+        """Whether ``rho`` could be computed."""
+        return bool(np.isfinite(self.rho))
+
+    @property
+    def has_interval(self) -> bool:
+        """Whether both ends of the interval are finite."""
+        return bool(np.isfinite(self.lo) and np.isfinite(self.hi))
 
 
 def repeat_pairs(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
@@ -94,22 +113,27 @@ def noise_ceiling(
     """
     settings = settings or ResamplingSettings()
     if runs["seed"].isna().all():
-        return NoiseCeiling(np.nan, np.nan, np.nan, 0, "no `seed` values: repeats unknown")
+        return _undefined(0, "no `seed` values, so replicated architectures cannot be found")
     pairs = repeat_pairs(runs, metric)
     n = len(pairs)
+    if n == 0:
+        return _undefined(0, "no replicated architectures (run the study with --replicate K)")
     if n < MIN_ARCHITECTURES:
-        return NoiseCeiling(
-            np.nan,
-            np.nan,
-            np.nan,
+        return _undefined(
             n,
-            f"{n} architecture(s) trained with two seeds; at least {MIN_ARCHITECTURES} needed",
+            f"too few replicated architectures ({n}) to estimate the noise ceiling; "
+            f"run with --replicate K, K >= {MIN_ARCHITECTURES}",
         )
     a, b = pairs["a"].to_numpy(dtype=float), pairs["b"].to_numpy(dtype=float)
     if is_constant(a) or is_constant(b):
-        return NoiseCeiling(np.nan, np.nan, np.nan, n, "metric constant within a repeat")
+        return _undefined(
+            n,
+            f"not estimated: `{metric}` is constant within one seed over {n} replicated "
+            "architectures",
+        )
     rho = float(stats.spearmanr(a, b).statistic)
     lo = hi = np.nan
+    distribution = np.empty(0)
     method = settings.ci_method if n <= BCA_MAX_N else "percentile"
     if settings.bootstrap > 0:
         with warnings.catch_warnings():
@@ -127,10 +151,29 @@ def noise_ceiling(
             )
         lo = float(np.atleast_1d(result.confidence_interval.low)[0])
         hi = float(np.atleast_1d(result.confidence_interval.high)[0])
-    note = (
-        f"rho between the runs of the two lowest seeds of {n} architectures; "
-        f"{CI_METHODS[method]} {settings.confidence:.0%} interval"
-    )
-    if settings.bootstrap > 0 and not (np.isfinite(lo) and np.isfinite(hi)):
-        note += " undefined (degenerate bootstrap distribution)"
-    return NoiseCeiling(rho, lo, hi, n, note)
+        distribution = np.asarray(result.bootstrap_distribution, dtype=float).ravel()
+    note = f"rho between the runs of the two lowest seeds of {n} architectures"
+    interval_note = ""
+    if settings.bootstrap == 0:
+        interval_note = "no interval: bootstrap disabled by --bootstrap 0"
+    elif np.isfinite(lo) and np.isfinite(hi):
+        note += f"; {CI_METHODS[method]} {settings.confidence:.0%} interval"
+    else:
+        interval_note = _why_no_interval(distribution)
+    return NoiseCeiling(rho, lo, hi, n, note, interval_note)
+
+
+def _why_no_interval(distribution: np.ndarray) -> str:
+    """Say why a bootstrap interval came out NaN, from the bootstrap distribution."""
+    if np.isnan(distribution).any():
+        # As for the proxies: a resample that draws one architecture only (or only tied
+        # values) has no rho, which makes the interval undefined; near-certain at small n.
+        return "no interval: too few replicated architectures for the bootstrap"
+    if len(distribution) and np.ptp(distribution) == 0:
+        return f"no interval: every bootstrap resample gives rho = {distribution[0]:.3f}"
+    return "no interval: degenerate bootstrap distribution"
+
+
+def _undefined(n: int, reason: str) -> NoiseCeiling:
+    """A ceiling that could not be estimated, with the reason as its note."""
+    return NoiseCeiling(np.nan, np.nan, np.nan, n, reason)

@@ -285,8 +285,8 @@ def _warn_about_data(
     n = len(architectures)
     if n < MIN_ARCHITECTURES:
         warn(
-            f"only {n} usable architecture(s); correlations need at least "
-            f"{MIN_ARCHITECTURES} and are reported as NaN",
+            f"only {n} usable architecture(s); correlations and pairwise accuracies need at "
+            f"least {MIN_ARCHITECTURES} and are reported as NaN",
             stacklevel=5,
         )
     elif is_constant(architectures[metric].to_numpy(dtype=float)):

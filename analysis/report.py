@@ -262,15 +262,36 @@ def _combination_section(result: AnalysisResult) -> str:
 
 def _ceiling_section(result: AnalysisResult) -> str:
     ceiling = result.noise_ceiling
-    if not np.isfinite(ceiling.rho):
-        return f"## Noise ceiling\n\nNot available: {ceiling.note}."
+    if not ceiling.estimated:
+        return f"## Noise ceiling\n\n{_sentence(ceiling.note)}"
+    conclusion = (
+        f"No proxy can be shown to rank `{result.metric}` better than the metric ranks "
+        "itself across seeds."
+    )
+    if ceiling.has_interval:
+        estimate = (
+            f"{fmt(ceiling.rho)} {fmt_interval(ceiling.lo, ceiling.hi)} over {ceiling.n} "
+            "architectures."
+        )
+    else:
+        estimate = f"{fmt(ceiling.rho)} over {ceiling.n} architectures; {ceiling.interval_note}."
+        if result.settings.bootstrap > 0:
+            # Without its uncertainty the single value bounds nothing: no conclusion.
+            conclusion = (
+                "Without an interval this value is no usable ceiling, so no conclusion about "
+                "the proxies is drawn from it."
+            )
     return (
         "## Noise ceiling\n\n"
-        f"Spearman ρ between two training seeds: {fmt(ceiling.rho)} "
-        f"{fmt_interval(ceiling.lo, ceiling.hi)} over {ceiling.n} architectures. No proxy "
-        f"can be shown to rank `{result.metric}` better than the metric ranks itself "
-        f"across seeds. {ceiling.note}."
+        f"Spearman ρ between two training seeds: {estimate} {conclusion} "
+        f"{_sentence(ceiling.note)}"
     )
+
+
+def _sentence(text: str) -> str:
+    """Capitalise the first letter of ``text`` and end it with a full stop."""
+    text = text.strip().rstrip(".")
+    return text[:1].upper() + text[1:] + "." if text else ""
 
 
 def _timing_section(result: AnalysisResult, figures: bool) -> str:

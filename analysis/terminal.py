@@ -16,6 +16,7 @@ from analysis.formatting import (
     fmt_seconds,
     fmt_share,
 )
+from analysis.noise_ceiling import NoiseCeiling
 from analysis.pipeline import AnalysisResult
 
 #: Row style per predictor kind.
@@ -128,13 +129,12 @@ def summary_lines(result: AnalysisResult) -> Text:
     ceiling = result.noise_ceiling
     lines = [
         f"vote pairwise accuracy (not a ρ): {fmt(vote.pairwise_accuracy)} over "
-        f"{len(vote.architectures)} architectures",
+        f"{len(vote.architectures)} architectures"
+        f"{f' ({vote.accuracy_note})' if vote.accuracy_note else ''}",
         f"ridge combination, cross-validated ρ: {fmt(combination.rho)} "
         f"(range over repeats {fmt_interval(combination.rho_min, combination.rho_max)}"
         f"{'' if np.isfinite(combination.rho) else '; ' + combination.note})",
-        f"noise ceiling (ρ between two seeds): {fmt(ceiling.rho)} "
-        f"{fmt_interval(ceiling.lo, ceiling.hi)}, {ceiling.n} architectures"
-        f"{'' if np.isfinite(ceiling.rho) else ' (' + ceiling.note + ')'}",
+        f"noise ceiling (ρ between two seeds): {ceiling_text(ceiling)}",
     ]
     if len(result.time_shares):
         overall = result.time_shares.iloc[-1]
@@ -143,6 +143,25 @@ def summary_lines(result: AnalysisResult) -> Text:
             f"{fmt_share(overall['train_share'])}, other {fmt_share(overall['other_share'])}"
         )
     return Text("\n".join(lines) + "\n")
+
+
+def ceiling_text(ceiling: NoiseCeiling) -> str:
+    """Describe the noise ceiling in one line: numbers when there are any, else why not.
+
+    Args:
+        ceiling: The noise ceiling of an analysis.
+
+    Returns:
+        ``rho [lo, hi], n architectures``; ``rho (no interval: why), n architectures`` when
+        the interval is missing; the reason alone when rho could not be estimated.
+    """
+    if not ceiling.estimated:
+        return ceiling.note
+    if ceiling.has_interval:
+        interval = fmt_interval(ceiling.lo, ceiling.hi)
+    else:
+        interval = f"({ceiling.interval_note or 'no interval'})"
+    return f"{fmt(ceiling.rho)} {interval}, {ceiling.n} architectures"
 
 
 def print_result(result: AnalysisResult, console: Console | None = None) -> None:

@@ -14,6 +14,10 @@ Pairwise statistics cost O(n^2). Above :data:`MAX_VOTE_ARCHITECTURES` architectu
 computed on a seeded random subsample of that many architectures (an unbiased estimate of the
 pairwise accuracy; the Copeland row then has that ``n``), and the output says so.
 
+Like every correlation, a pairwise accuracy needs
+:data:`~analysis.correlation.MIN_ARCHITECTURES` taking-part architectures: with two there is
+one pair and the accuracy can only be 0 or 1, so below that it is NaN and the reason is stated.
+
 NaN policy: under ``rank-last`` each member is replaced by its ranks with NaN scores ranked
 below all finite ones (so a failed member loses every comparison with a finite score); under
 ``omit`` architectures with a NaN member take no part (``zero_cost.vote``'s ``omit``).
@@ -28,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis.correlation import MIN_ARCHITECTURES
 from analysis.prepare import KIND_VOTE, Predictor
 from analysis.ranking import apply_nan_policy, midranks
 from zero_cost.vote import VOTE_MEMBERS, vote_copeland, vote_pairwise_accuracy
@@ -48,6 +53,7 @@ class VoteResult:
         members: Member proxies of the vote.
         missing: Members absent from the results (the vote is undefined when any is).
         pairwise_accuracy: Pairwise ranking accuracy of the vote (NaN when undefined).
+        accuracy_note: Why ``pairwise_accuracy`` is NaN; empty when it is a number.
         predictor_accuracy: Pairwise ranking accuracy of every single predictor, by name.
         architectures: The architectures the pairwise statistics used (all, or a subsample).
         n_total: Architectures in the result set.
@@ -61,6 +67,7 @@ class VoteResult:
     architectures: pd.DataFrame
     n_total: int
     note: str
+    accuracy_note: str = ""
 
     @property
     def subsampled(self) -> bool:
@@ -105,11 +112,12 @@ def evaluate_vote(
     by_name = {p.name: p for p in predictors}
     missing = tuple(m for m in VOTE_MEMBERS if m not in by_name)
 
-    accuracy = {p.name: _pairwise_accuracy(table, metric, [p], nan_policy) for p in predictors}
+    accuracy = {p.name: _pairwise_accuracy(table, metric, [p], nan_policy)[0] for p in predictors}
     if missing:
         table[COPELAND_PREDICTOR.column] = np.nan
         vote_accuracy = np.nan
-        notes.append(f"vote undefined: member(s) {', '.join(missing)} not in the results")
+        accuracy_note = f"member(s) {', '.join(missing)} not in the results"
+        notes.append(f"vote undefined: {accuracy_note}")
     else:
         members = [by_name[m] for m in VOTE_MEMBERS]
         frame, policy = _member_frame(table, members, nan_policy)
@@ -118,7 +126,9 @@ def evaluate_vote(
             table[COPELAND_PREDICTOR.column] = vote_copeland(
                 frame, VOTE_MEMBERS, nan_policy=policy
             ).to_numpy()
-        vote_accuracy = _pairwise_accuracy(table, metric, members, nan_policy)
+        vote_accuracy, accuracy_note = _pairwise_accuracy(table, metric, members, nan_policy)
+        if accuracy_note:
+            notes.append(f"pairwise accuracy undefined: {accuracy_note}")
         notes.append(
             "vote = 2-of-3 majority of " + ", ".join(VOTE_MEMBERS) + " per pair (tie = no "
             "vote); pairwise accuracy over ordered pairs with different metric"
@@ -131,6 +141,7 @@ def evaluate_vote(
         architectures=table,
         n_total=n_total,
         note="; ".join(notes),
+        accuracy_note=accuracy_note,
     )
 
 
@@ -152,15 +163,31 @@ def _member_frame(
 
 def _pairwise_accuracy(
     table: pd.DataFrame, metric: str, members: list[Predictor], nan_policy: str
-) -> float:
-    """Pairwise ranking accuracy of the majority of ``members`` (one member: the proxy)."""
+) -> tuple[float, str]:
+    """Pairwise ranking accuracy of the majority of ``members`` (one member: the proxy).
+
+    Args:
+        table: One row per architecture with ``metric`` and the member columns.
+        metric: Target column.
+        members: Predictors voting (one: that predictor alone).
+        nan_policy: ``"rank-last"`` or ``"omit"``.
+
+    Returns:
+        ``(accuracy, "")``, or ``(NaN, reason)`` when every score is NaN, fewer than
+        :data:`MIN_ARCHITECTURES` architectures take part (under ``omit``, those with a NaN
+        member do not), or no pair differs in the metric.
+    """
     frame, policy = _member_frame(table, members, nan_policy)
     if frame.isna().all(axis=None):
-        return np.nan
+        return np.nan, "all scores NaN"
+    taking_part = int((frame.notna().all(axis=1) & table[metric].notna()).sum())
+    if taking_part < MIN_ARCHITECTURES:
+        return np.nan, f"fewer than {MIN_ARCHITECTURES} architectures (n={taking_part})"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return float(
+        value = float(
             vote_pairwise_accuracy(
                 frame, table[metric], [m.name for m in members], nan_policy=policy
             )
         )
+    return value, "" if np.isfinite(value) else "no pair of architectures with different metric"

@@ -118,6 +118,36 @@ def test_noise_ceiling_pairs_two_lowest_seeds():
 def test_noise_ceiling_undefined_without_repeats():
     runs = pd.DataFrame({"arch_key": ["a", "b"], "seed": [0, 0], "val_auc": [0.1, 0.2]})
     ceiling = noise_ceiling(runs, "val_auc")
-    assert np.isnan(ceiling.rho) and "at least 3" in ceiling.note
+    assert np.isnan(ceiling.rho) and "no replicated architectures" in ceiling.note
     runs["seed"] = np.nan
     assert "no `seed`" in noise_ceiling(runs, "val_auc").note
+
+
+def test_noise_ceiling_reasons_in_words():
+    runs = pd.DataFrame(
+        {
+            "arch_key": ["a", "b", "c", "a", "b"],
+            "seed": [0, 0, 0, 1, 1],
+            "val_auc": [0.1, 0.2, 0.3, 0.15, 0.25],
+        }
+    )
+    too_few = noise_ceiling(runs, "val_auc")
+    assert np.isnan(too_few.rho) and too_few.n == 2
+    assert too_few.note == (
+        "too few replicated architectures (2) to estimate the noise ceiling; "
+        "run with --replicate K, K >= 3"
+    )
+    none = noise_ceiling(runs[runs["seed"] == 0], "val_auc")
+    assert (
+        none.n == 0
+        and none.note == "no replicated architectures (run the study with --replicate K)"
+    )
+    three = pd.concat([runs, pd.DataFrame({"arch_key": ["c"], "seed": [1], "val_auc": [0.2]})])
+    ceiling = noise_ceiling(three, "val_auc", ResamplingSettings(bootstrap=200))
+    assert np.isfinite(ceiling.rho) and np.isnan(ceiling.lo) and np.isnan(ceiling.hi)
+    assert ceiling.interval_note == (
+        "no interval: too few replicated architectures for the bootstrap"
+    )
+    assert "interval" not in ceiling.note  # the reason is in interval_note, once
+    off = noise_ceiling(three, "val_auc", ResamplingSettings(bootstrap=0))
+    assert off.interval_note == "no interval: bootstrap disabled by --bootstrap 0"

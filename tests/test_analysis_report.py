@@ -12,10 +12,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from analysis.diagnostics import AnalysisWarning
+from analysis.formatting import fmt, fmt_interval
 from analysis.load import load_results
 from analysis.pipeline import analyze
-from analysis.report import CORRELATION_CSV_COLUMNS, write_report
+from analysis.report import CORRELATION_CSV_COLUMNS, render_markdown, write_report
 from analysis.synthetic import make_results, write_trial_files
+from analysis.terminal import summary_lines
 from tuning.cli import main
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -198,3 +200,119 @@ def test_small_study_report_states_the_top10_chance_it_uses(tmp_path):
     write_report(small, tmp_path / "report", figures=False)
     text = (tmp_path / "report" / "report.md").read_text()
     assert f"chance here: {100 / n:.1f}%" in text  # one architecture of n, not 10 %
+
+
+def _with_replicates(k: int, n: int = 12, seed: int = 8) -> pd.DataFrame:
+    """``n`` architectures trained once; the first ``k`` trained again with seed 1."""
+    frame = make_results(
+        n,
+        seed=seed,
+        repeat_fraction=0,
+        reuse_fraction=0,
+        failed_fraction=0,
+        pruned_fraction=0,
+    )
+    again = frame.iloc[:k].copy()
+    again["seed"] = 1
+    again["trial_id"] = [f"again-{i}" for i in range(k)]
+    again["val_auc"] += 0.05 * np.random.default_rng(seed).normal(size=k)
+    return pd.concat([frame, again], ignore_index=True)
+
+
+def _analyze_quietly(frame: pd.DataFrame, bootstrap: int = 200):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AnalysisWarning)
+        return analyze(frame, bootstrap=bootstrap, permutations=99, seed=0, cv_repeats=2)
+
+
+def _ceiling_outputs(result) -> tuple[str, str]:
+    """The console's noise-ceiling line and the report's noise-ceiling section."""
+    line = next(
+        text
+        for text in summary_lines(result).plain.splitlines()
+        if text.startswith("noise ceiling")
+    )
+    report = render_markdown(result, figures=False)
+    section = report[report.index("## Noise ceiling") :].split("\n## ")[0]
+    return line, section
+
+
+def test_noise_ceiling_without_replicates_says_so():
+    line, section = _ceiling_outputs(_analyze_quietly(_with_replicates(0)))
+    reason = "no replicated architectures (run the study with --replicate K)"
+    assert line == f"noise ceiling (ρ between two seeds): {reason}"
+    assert "No replicated architectures (run the study with --replicate K)." in section
+    assert "—" not in line + section
+
+
+def test_noise_ceiling_from_too_few_replicates_is_not_estimated():
+    line, section = _ceiling_outputs(_analyze_quietly(_with_replicates(2)))
+    reason = (
+        "too few replicated architectures (2) to estimate the noise ceiling; "
+        "run with --replicate K, K >= 3"
+    )
+    assert line == f"noise ceiling (ρ between two seeds): {reason}"
+    assert reason[0].upper() + reason[1:] in section
+    assert "No proxy can be shown" not in section and "—" not in line + section
+
+
+def test_noise_ceiling_without_interval_keeps_rho_and_draws_no_conclusion():
+    # Three architectures: the bootstrap resamples are constant so often that the interval
+    # is undefined; rho is still shown, the reason in words, and no conclusion is drawn.
+    result = _analyze_quietly(_with_replicates(3))
+    ceiling = result.noise_ceiling
+    assert np.isfinite(ceiling.rho) and np.isnan(ceiling.lo) and ceiling.n == 3
+    line, section = _ceiling_outputs(result)
+    reason = "no interval: too few replicated architectures for the bootstrap"
+    assert (
+        line
+        == f"noise ceiling (ρ between two seeds): {fmt(ceiling.rho)} ({reason}), 3 architectures"
+    )
+    assert f"{fmt(ceiling.rho)} over 3 architectures; {reason}" in section
+    assert "No proxy can be shown" not in section and "—" not in line + section
+
+
+def test_noise_ceiling_with_interval_draws_the_conclusion():
+    result = _analyze_quietly(_with_replicates(12))
+    ceiling = result.noise_ceiling
+    interval = fmt_interval(ceiling.lo, ceiling.hi)
+    assert "—" not in interval
+    line, section = _ceiling_outputs(result)
+    assert (
+        line
+        == f"noise ceiling (ρ between two seeds): {fmt(ceiling.rho)} {interval}, 12 architectures"
+    )
+    assert f"{fmt(ceiling.rho)} {interval} over 12 architectures. No proxy can be shown" in section
+
+
+def test_noise_ceiling_with_bootstrap_disabled_says_so():
+    result = _analyze_quietly(_with_replicates(12), bootstrap=0)
+    line, section = _ceiling_outputs(result)
+    assert line.endswith("(no interval: bootstrap disabled by --bootstrap 0), 12 architectures")
+    assert "No proxy can be shown" in section and "—" not in line + section
+
+
+def test_two_architectures_have_no_pairwise_accuracy():
+    # One pair: every pairwise accuracy would be 0 or 1. Like rho, it needs 3 architectures.
+    result = _analyze_quietly(_with_replicates(0, n=2))
+    assert np.isnan(result.vote.pairwise_accuracy)
+    table = result.correlations.set_index("proxy")
+    assert table["pairwise_acc"].isna().all()
+    single = table[table["kind"] != "combination"]
+    assert single["note"].str.contains("fewer than 3 architectures (n=2)", regex=False).all()
+    line = summary_lines(result).plain.splitlines()[0]
+    assert line == (
+        "vote pairwise accuracy (not a ρ): — over 2 architectures "
+        "(fewer than 3 architectures (n=2))"
+    )
+    report = render_markdown(result, figures=False)
+    assert "| pairwise ranking accuracy (not a ρ) | — | 2 |" in report
+    assert "pairwise accuracy undefined: fewer than 3 architectures (n=2)" in report
+
+
+def test_two_architectures_warn_that_pairwise_accuracies_are_nan(tmp_path, capsys):
+    root = _write(tmp_path, _with_replicates(0, n=2))
+    assert main(["analyze", str(root), *FAST]) == 1
+    captured = capsys.readouterr()
+    assert "correlations and pairwise accuracies need at least 3" in captured.err
+    assert "vote pairwise accuracy (not a ρ): — over 2 architectures" in captured.out

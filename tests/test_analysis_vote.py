@@ -98,3 +98,29 @@ def test_large_sets_use_a_stated_subsample(monkeypatch):
     assert len(result.architectures) == 50 and result.subsampled
     assert "subsample of 50 of 80" in result.note
     assert result.architectures["arch_key"].is_unique
+
+
+def test_pairwise_accuracy_needs_three_architectures():
+    # One pair decides everything at n=2 (accuracy 0 or 1): undefined, like rho.
+    table = _table({"A": (1, 2, 3), "B": (2, 3, 4)}, {"A": 0.1, "B": 0.2})
+    result = evaluate_vote(table, "val_auc", MEMBERS)
+    assert np.isnan(result.pairwise_accuracy)
+    assert all(np.isnan(value) for value in result.predictor_accuracy.values())
+    assert result.accuracy_note == "fewer than 3 architectures (n=2)"
+    assert "pairwise accuracy undefined: fewer than 3 architectures (n=2)" in result.note
+    three = _table(
+        {"A": (1, 2, 3), "B": (2, 3, 4), "C": (3, 4, 5)}, {"A": 0.1, "B": 0.2, "C": 0.3}
+    )
+    assert evaluate_vote(three, "val_auc", MEMBERS).pairwise_accuracy == pytest.approx(1.0)
+
+
+def test_omitted_architectures_do_not_count_towards_the_minimum():
+    table = _table(
+        {"A": (1, 2, 3), "B": (2, 3, 4), "C": (np.nan, 1, 1)}, {"A": 0.1, "B": 0.2, "C": 0.3}
+    )
+    omit = evaluate_vote(table, "val_auc", MEMBERS, nan_policy="omit")
+    assert np.isnan(omit.pairwise_accuracy) and np.isnan(omit.predictor_accuracy["synflow"])
+    assert omit.accuracy_note == "fewer than 3 architectures (n=2)"
+    assert omit.predictor_accuracy["snip"] == pytest.approx(2 / 6)
+    last = evaluate_vote(table, "val_auc", MEMBERS, nan_policy="rank-last")
+    assert np.isfinite(last.pairwise_accuracy) and np.isfinite(last.predictor_accuracy["synflow"])
