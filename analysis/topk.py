@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from analysis.correlation import MIN_ARCHITECTURES
 from analysis.prepare import Predictor
 from analysis.ranking import apply_nan_policy
 
@@ -88,8 +89,9 @@ def topk_table(
 
     Returns:
         Long table with ``proxy``, ``fraction``, ``n``, ``size``, ``overlap`` (expected count),
-        ``recovered`` (overlap / size) and ``chance`` (size / n); NaN where no architecture
-        is left.
+        ``recovered`` (overlap / size) and ``chance`` (size / n); ``overlap`` and
+        ``recovered`` are NaN below ``MIN_ARCHITECTURES`` (the rule of rho and the pairwise
+        accuracy: with one or two architectures the overlap can only be all or nothing).
     """
     target = architectures[metric].to_numpy(dtype=float)
     rows = []
@@ -97,7 +99,7 @@ def topk_table(
         raw = architectures[predictor.column].to_numpy(dtype=float)
         effective, kept = apply_nan_policy(raw, nan_policy)
         n = int(kept.sum())
-        undefined = n == 0 or np.isneginf(effective[kept]).all()
+        undefined = n < MIN_ARCHITECTURES or np.isneginf(effective[kept]).all()
         for fraction in fractions:
             if undefined:
                 size, overlap = (top_set_size(n, fraction) if n else 0), np.nan

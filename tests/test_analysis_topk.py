@@ -49,3 +49,15 @@ def test_table_with_nan_scores():
     omit = topk_table(frame, "val_auc", predictors, nan_policy="omit", fractions=[0.2])
     row = omit.set_index("proxy").loc["x"]
     assert (row["n"], row["size"], row["overlap"]) == (9, 2, 2.0)
+
+
+def test_two_architectures_have_no_overlap_only_a_chance_level():
+    frame = pd.DataFrame({"val_auc": [0.6, 0.9], "x": [1.0, 2.0]})
+    table = topk_table(frame, "val_auc", [Predictor("x", "x", "proxy")], fractions=[0.1])
+    row = table.iloc[0]
+    assert (row["n"], row["size"]) == (2, 1)
+    assert np.isnan(row["overlap"]) and np.isnan(row["recovered"])
+    assert row["chance"] == pytest.approx(0.5)
+    three = pd.DataFrame({"val_auc": [0.6, 0.9, 0.7], "x": [1.0, 2.0, 0.5]})
+    row = topk_table(three, "val_auc", [Predictor("x", "x", "proxy")], fractions=[0.1]).iloc[0]
+    assert row["recovered"] == pytest.approx(1.0)
