@@ -102,3 +102,29 @@ def test_json_metadata_round_trip(tmp_path):
     assert store.read_json("missing.json") is None
     with pytest.raises(ValueError, match="study name"):
         ResultStore(str(tmp_path), "a/b")
+
+
+def test_replicates_are_picked_by_auc_and_run_longest_first(tmp_path):
+    import json
+
+    from tuning.study import replicate_choices
+
+    store = ResultStore(str(tmp_path), "s")
+    # (val_auc, train_s): picks spread over the AUC ranking are the 1st, 3rd and 5th.
+    for i, (auc, train_s) in enumerate(
+        [(0.5, 10.0), (0.6, 99.0), (0.7, 30.0), (0.8, 1.0), (0.9, 20.0)]
+    ):
+        config = {"graph": f"g{i}"}
+        _write(
+            store,
+            _row(
+                f"t{i}",
+                arch_key=f"k{i}",
+                val_auc=auc,
+                train_s=train_s,
+                config_json=json.dumps(config),
+                finished_at=datetime.now(timezone.utc),
+            ),
+        )
+    picked = replicate_choices(store, 3)
+    assert [c["graph"] for c in picked] == ["g2", "g4", "g0"]  # 30 s, 20 s, 10 s

@@ -520,7 +520,12 @@ def warmup_winners(store: ResultStore, context: StudyContext, cfg: StudyConfig) 
 
 
 def replicate_choices(store: ResultStore, k: int) -> list[dict[str, Any]]:
-    """K trained search architectures spread evenly over the AUC ranking."""
+    """K trained search architectures spread evenly over the AUC ranking, longest first.
+
+    Which architectures are picked depends on the AUC ranking only; they are returned in
+    decreasing order of their recorded training time, so the phase's last trials are its
+    shortest and fewer slots idle while the final ones run (longest-processing-time-first).
+    """
     import json
 
     rows = store.read_rows()
@@ -536,7 +541,9 @@ def replicate_choices(store: ResultStore, k: int) -> list[dict[str, Any]]:
         return []
     trained = trained.sort_values("val_auc", kind="stable")
     picks = np.unique(np.linspace(0, len(trained) - 1, num=min(k, len(trained))).round())
-    return [json.loads(trained.iloc[int(i)]["config_json"]) for i in picks]
+    chosen = trained.iloc[picks.astype(int)]
+    chosen = chosen.sort_values("train_s", ascending=False, kind="stable", na_position="last")
+    return [json.loads(text) for text in chosen["config_json"]]
 
 
 def run_study(cfg: StudyConfig, *, resume: bool = False) -> StudySummary:
