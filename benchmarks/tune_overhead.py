@@ -68,8 +68,8 @@ def main() -> None:
     args = parser.parse_args()
 
     storage = tempfile.mkdtemp(prefix="zcnas-bench-")
-    # The study's own Ray set-up (private instance, workers that preload torch and the trial
-    # code), sized to the concurrency; started before the clock so start-up is not counted.
+    # The study's own Ray set-up (a private local instance), sized to the concurrency; started
+    # before the clock so Ray's start-up is not counted.
     init_ray(StudyConfig(name="bench", storage=storage), num_cpus=args.concurrency)
     common = {
         "storage": storage,

@@ -30,6 +30,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -568,8 +569,6 @@ def check_space_builds(
     Raises:
         ValueError: Naming the first choice and value that does not build, and why.
     """
-    import numpy as np
-
     base = {k: v for k, v in space.sample(np.random.default_rng(seed)).items() if v}
     for name, values in space.choices.items():
         for value in values:

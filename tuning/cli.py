@@ -40,12 +40,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def log_level(verbosity: int) -> int:
+    """The logging level of ``-v`` flags: WARNING, INFO with ``-v``, DEBUG with ``-vv``."""
+    return {0: logging.WARNING, 1: logging.INFO}.get(max(verbosity, 0), logging.DEBUG)
+
+
 def configure_logging(verbosity: int) -> None:
-    """Send library log records to stderr at a level chosen by ``-v`` flags."""
-    levels = {0: logging.WARNING, 1: logging.INFO}
-    level = levels.get(max(verbosity, 0), logging.DEBUG)
+    """Send library log records to stderr at a level chosen by ``-v`` flags.
+
+    Tune's own INFO lines (``Wrote the latest version of all result files`` once per phase)
+    follow the same flags: the study's progress line reports instead.
+    """
+    level = log_level(verbosity)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    for name in ("gcn_models", "zero_cost", "analysis"):
+    for name in ("gcn_models", "zero_cost", "analysis", "ray.tune"):
         logging.getLogger(name).setLevel(level)
     # Progress of long commands (the study's phases and restores, one line per architecture
     # scored) is shown without -v.

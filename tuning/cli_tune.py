@@ -8,7 +8,6 @@ a small study that finishes in about five minutes on two CPU cores, then the ana
 from __future__ import annotations
 
 import argparse
-import logging
 import math
 import sys
 from typing import Any
@@ -123,26 +122,25 @@ def parse_options(items: list[str]) -> dict[str, Any]:
     return options
 
 
-def _quiet_libraries(verbosity: int) -> None:
-    """Optuna's and Tune's INFO lines only with ``-v``; the study's progress line reports.
+def _quiet_optuna(verbosity: int) -> None:
+    """Optuna's INFO lines only with ``-v``, like the other libraries (:mod:`tuning.cli`).
 
-    Without it the console mixes three log formats: Optuna's ``A new study created in memory
-    with name: optuna`` (the in-memory study behind OptunaSearch, not the zcnas study) and
-    Tune's ``Wrote the latest version of all result files`` once per phase.
-    Optuna sets its own level when first used, so its verbosity is set through its API.
+    Without it the console shows ``A new study created in memory with name: optuna`` (the
+    in-memory study behind OptunaSearch, not the zcnas study) in a third log format. Optuna
+    sets its own level when first used, so the level goes through its API.
     """
     import optuna
 
-    level = logging.INFO if verbosity >= 1 else logging.WARNING
-    optuna.logging.set_verbosity(logging.DEBUG if verbosity >= 2 else level)
-    logging.getLogger("ray.tune").setLevel(logging.DEBUG if verbosity >= 2 else level)
+    from tuning.cli import log_level
+
+    optuna.logging.set_verbosity(log_level(verbosity))
 
 
 def run(args: argparse.Namespace) -> int:
     """Handler of `zcnas tune`."""
     from tuning.study import run_study
 
-    _quiet_libraries(args.verbose)
+    _quiet_optuna(args.verbose)
     if args.final_test:
         return _final_test(args)
     from tuning.study import StudyInterrupted

@@ -174,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - start
 
     if args.out is not None:
-        _write_parquet(rows, [p.name for p in proxies], args.out)
+        _write_parquet(rows, list(space.names), [p.name for p in proxies], args.out)
         print(f"wrote {len(rows)} rows to {args.out} ({elapsed:.1f} s)")
     else:
         print(_table(rows, [p.name for p in proxies]))
@@ -225,13 +225,14 @@ def _study_batch(study: str) -> _ScoringSource:
 
     from gcn_models.layouts import get_layout, layout_from_dict
     from tuning.results import ResultStore
+    from tuning.study import BATCH_FILE, STUDY_FILE
 
     root, _, name = study.rstrip("/").rpartition("/")
     store = ResultStore(root or ".", name)
-    meta = store.read_json("study.json")
-    blob = store.read_bytes("scoring_batch.npz")
+    meta = store.read_json(STUDY_FILE)
+    blob = store.read_bytes(BATCH_FILE)
     if meta is None or blob is None:
-        missing = "study.json" if meta is None else "scoring_batch.npz"
+        missing = STUDY_FILE if meta is None else BATCH_FILE
         raise ValueError(
             f"--study {study}: no {missing}; expected a study directory written by "
             "`zcnas tune` (STORAGE/NAME, holding study.json and scoring_batch.npz)"
@@ -307,22 +308,22 @@ def _flops(model: Any, result: Any, shape: tuple[int, ...]) -> int:
     return count_flops(model, shape)
 
 
-def _write_parquet(rows: list[dict[str, Any]], proxies: list[str], path: Path) -> None:
-    """Write rows with explicit column types, atomically (temporary file, then rename)."""
+def _write_parquet(
+    rows: list[dict[str, Any]], choices: list[str], proxies: list[str], path: Path
+) -> None:
+    """Write rows typed as the study's results schema, atomically (temporary file, rename).
+
+    Only the columns the rows hold are written; NaN scores become nulls, as in a study (the
+    ``_status`` columns say why).
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    fields = []
-    text = {"study", "trial_id", "phase", "status", "dataset"}
-    for column in rows[0]:
-        if column.startswith("arch_") or column.endswith("_status") or column in text:
-            fields.append(pa.field(column, pa.string()))
-        elif column in ("params", "flops", "seed"):
-            fields.append(pa.field(column, pa.int64()))
-        else:
-            fields.append(pa.field(column, pa.float64()))
-    schema = pa.schema(fields, metadata={"zc_proxies": ",".join(proxies)})
-    table = pa.Table.from_pylist(rows, schema=schema)
+    from tuning.schema import normalise_row, results_schema
+
+    full = results_schema(choices, proxies, extra=rows[0])
+    schema = pa.schema([full.field(column) for column in rows[0]])
+    table = pa.Table.from_pylist([normalise_row(row) for row in rows], schema=schema)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     pq.write_table(table, temporary)
